@@ -1,0 +1,12 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  rootDir: '.',
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  testRegex: ['src/.*\\.spec\\.ts$', 'test/.*\\.(e2e-spec|spec)\\.ts$'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }],
+  },
+  testEnvironment: 'node',
+  testTimeout: 30000,
+  forceExit: true,
+};
