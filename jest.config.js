@@ -9,4 +9,5 @@ module.exports = {
   testEnvironment: 'node',
   testTimeout: 30000,
   forceExit: true,
+  reporters: ['default', '<rootDir>/scripts/jest-json-reporter.js'],
 };

@@ -25,7 +25,11 @@ export function normalizeMessageId(id: unknown): string | null {
 export function requireMessageId(id: unknown, loc: Array<string | number>): string {
   const normalized = normalizeMessageId(id);
   if (normalized === null) {
-    throw RequestValidationError.single(loc, 'Invalid message id: expected <ms>-<seq>', 'message_id');
+    throw RequestValidationError.single(
+      loc,
+      'Invalid message id: expected <ms>-<seq>',
+      'message_id',
+    );
   }
   return normalized;
 }
@@ -40,7 +44,8 @@ export function compareMessageIds(a: string, b: string): number {
   const da = a.indexOf('-');
   const db = b.indexOf('-');
   return (
-    compareDecimal(a.slice(0, da), b.slice(0, db)) || compareDecimal(a.slice(da + 1), b.slice(db + 1))
+    compareDecimal(a.slice(0, da), b.slice(0, db)) ||
+    compareDecimal(a.slice(da + 1), b.slice(db + 1))
   );
 }
 

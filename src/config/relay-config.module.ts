@@ -9,7 +9,13 @@ export class RelayConfigModule {
   static forRoot(config: RelayConfig): DynamicModule {
     return {
       module: RelayConfigModule,
-      imports: [ConfigModule.forRoot({ ignoreEnvFile: true, ignoreEnvVars: true, load: [() => ({ relay: config })] })],
+      imports: [
+        ConfigModule.forRoot({
+          ignoreEnvFile: true,
+          ignoreEnvVars: true,
+          load: [() => ({ relay: config })],
+        }),
+      ],
       providers: [{ provide: RelayConfig, useValue: config }],
       exports: [RelayConfig],
     };

@@ -12,7 +12,15 @@ import {
 } from './ports';
 import { valkeyStorageProviders } from './valkey/valkey-storage.providers';
 
-const PORTS = [MessageStore, UserStore, TopicStore, TokenStore, KeyValueStore, MessageBus, StorageHealth];
+const PORTS = [
+  MessageStore,
+  UserStore,
+  TopicStore,
+  TokenStore,
+  KeyValueStore,
+  MessageBus,
+  StorageHealth,
+];
 
 /** The one place that picks the storage driver, from the validated config. */
 @Global()

@@ -79,7 +79,9 @@ export class PayloadTooLargeError extends DomainError {
 
 export class RateLimitedError extends DomainError {
   constructor(retryAfterSeconds: number, detail = 'Rate limit exceeded') {
-    super(429, 'RATE_LIMITED', detail, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+    super(429, 'RATE_LIMITED', detail, {
+      'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+    });
   }
 }
 
@@ -101,7 +103,11 @@ export class RequestValidationError extends DomainError {
     super(422, 'VALIDATION_ERROR', issues.map((i) => `${i.loc.join('.')}: ${i.msg}`).join('; '));
   }
 
-  static single(loc: Array<string | number>, msg: string, type = 'value_error'): RequestValidationError {
+  static single(
+    loc: Array<string | number>,
+    msg: string,
+    type = 'value_error',
+  ): RequestValidationError {
     return new RequestValidationError([{ loc, msg, type }]);
   }
 }

@@ -65,7 +65,11 @@ export class MemoryMessageStore extends MessageStore {
     this.trimByAge(log);
     const now = this.clock();
     const out: StoredMessage[] = [];
-    for (let i = afterId === null ? log.head : log.firstAfter(afterId); i < log.messages.length; i++) {
+    for (
+      let i = afterId === null ? log.head : log.firstAfter(afterId);
+      i < log.messages.length;
+      i++
+    ) {
       const message = log.messages[i];
       if (message.expiresAt !== null && message.expiresAt <= now) continue;
       out.push(message);
@@ -74,7 +78,11 @@ export class MemoryMessageStore extends MessageStore {
     return out;
   }
 
-  async readBefore(topic: string, beforeId: string | null, limit: number): Promise<StoredMessage[]> {
+  async readBefore(
+    topic: string,
+    beforeId: string | null,
+    limit: number,
+  ): Promise<StoredMessage[]> {
     const log = this.logs.get(topic);
     if (!log) return [];
     this.trimByAge(log);

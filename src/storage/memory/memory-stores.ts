@@ -135,7 +135,10 @@ class ExpiringMap<V> {
   }
 
   set(key: string, value: V, ttlSeconds: number): void {
-    this.entries.set(key, { value, expiresAt: ttlSeconds > 0 ? this.clock() + ttlSeconds * 1000 : 0 });
+    this.entries.set(key, {
+      value,
+      expiresAt: ttlSeconds > 0 ? this.clock() + ttlSeconds * 1000 : 0,
+    });
   }
 
   /** Changes the value, keeping the expiry. */

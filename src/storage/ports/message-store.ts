@@ -33,10 +33,18 @@ export abstract class MessageStore {
   abstract appendMany(messages: NewMessage[]): Promise<Array<StoredMessage | Error>>;
 
   /** Oldest first, strictly after `afterId` (null = from the oldest retained). */
-  abstract readAfter(topic: string, afterId: string | null, limit: number): Promise<StoredMessage[]>;
+  abstract readAfter(
+    topic: string,
+    afterId: string | null,
+    limit: number,
+  ): Promise<StoredMessage[]>;
 
   /** Newest first, strictly before `beforeId` (null = from the newest). */
-  abstract readBefore(topic: string, beforeId: string | null, limit: number): Promise<StoredMessage[]>;
+  abstract readBefore(
+    topic: string,
+    beforeId: string | null,
+    limit: number,
+  ): Promise<StoredMessage[]>;
 
   /** Id of the newest message of the topic (expired or not), or null when empty. */
   abstract lastId(topic: string): Promise<string | null>;

@@ -11,7 +11,9 @@ export interface UserRecord {
   permissions: Permission[];
 }
 
-export type UserPatch = Partial<Pick<UserRecord, 'email' | 'hashedPassword' | 'isActive' | 'permissions'>>;
+export type UserPatch = Partial<
+  Pick<UserRecord, 'email' | 'hashedPassword' | 'isActive' | 'permissions'>
+>;
 
 export abstract class UserStore {
   /** Creates the user; resolves false (and writes nothing) when the username is taken. Atomic. */

@@ -1,0 +1,61 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { bodyErrorMiddleware } from './common/middleware/body-errors';
+import { RelayConfig } from './config/relay-config';
+import { RELAY_VERSION } from './health/version';
+
+/** Builds the application for a validated config (used by main.ts and the e2e tests). */
+export async function createApp(config: RelayConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  configureApp(app, config);
+  return app;
+}
+
+/** Everything that is not a module: parsers, CORS, WebSocket adapter, Swagger, shutdown hooks. */
+export function configureApp(app: NestExpressApplication, config: RelayConfig): void {
+  app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.server.trustProxy);
+  const limit = config.server.maxBodyBytes;
+  app.useBodyParser('json', { limit, type: ['application/json', 'application/*+json'] });
+  app.useBodyParser('urlencoded', { limit, extended: false });
+  app.use(bodyErrorMiddleware);
+  app.enableCors({
+    origin: (
+      origin: string | undefined,
+      callback: (error: Error | null, allow?: boolean) => void,
+    ) => callback(null, origin !== undefined && config.server.allowedOrigins.includes(origin)),
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+    exposedHeaders: ['Retry-After', 'X-Request-Id'],
+    credentials: false,
+    maxAge: 600,
+  });
+  app.useWebSocketAdapter(new WsAdapter(app));
+  setupSwagger(app, config);
+  app.enableShutdownHooks();
+}
+
+function setupSwagger(app: INestApplication, config: RelayConfig): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle(config.server.appName)
+      .setDescription(
+        'Publish JSON messages to topics over REST; consume them over WebSocket (`/ws`) or long-poll. ' +
+          'Log in at `/auth/login`, then use the access token as a Bearer token.',
+      )
+      .setVersion(RELAY_VERSION)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json' });
+}

@@ -1,0 +1,17 @@
+import { Permission } from '../storage/ports';
+
+/** The caller, as resolved from a verified token and the stored user record. */
+export interface AuthUser {
+  userId: string;
+  username: string;
+  /** From the stored user, never from the token. */
+  permissions: Permission[];
+  /** Access-token id (null for legacy tokens without one). */
+  jti: string | null;
+  /** Token expiry, epoch seconds. */
+  exp: number;
+}
+
+export function hasPermission(user: AuthUser, permission: Permission): boolean {
+  return user.permissions.includes(permission);
+}
