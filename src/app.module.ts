@@ -25,7 +25,7 @@ export class AppModule implements NestModule {
       imports: [
         RelayConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerOptions(config)),
-        MetricsModule,
+        MetricsModule.forRoot(),
         StorageModule.forRoot(config),
         HealthModule,
         UsersModule,

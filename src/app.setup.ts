@@ -19,7 +19,7 @@ export async function createApp(config: RelayConfig): Promise<NestExpressApplica
   return app;
 }
 
-/** Everything that is not a module: parsers, CORS, WebSocket adapter, Swagger, shutdown hooks. */
+/** Everything that is not a module: parsers, CORS, WebSocket adapter, Swagger. */
 export function configureApp(app: NestExpressApplication, config: RelayConfig): void {
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
@@ -41,7 +41,6 @@ export function configureApp(app: NestExpressApplication, config: RelayConfig): 
   });
   app.useWebSocketAdapter(new WsAdapter(app));
   setupSwagger(app, config);
-  app.enableShutdownHooks();
 }
 
 function setupSwagger(app: INestApplication, config: RelayConfig): void {

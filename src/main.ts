@@ -35,6 +35,28 @@ async function bootstrap(): Promise<void> {
     );
   }
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
+
+  // Graceful shutdown: stop accepting, answer polls, close sockets (1001), finish in-flight work.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received, shutting down`);
+    const deadline = setTimeout(() => {
+      logger.error('Shutdown grace period exceeded, exiting');
+      process.exit(1);
+    }, config.server.shutdownGrace * 1000);
+    deadline.unref();
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 void bootstrap();

@@ -39,6 +39,7 @@ export interface HttpLoadResult {
   errors: number;
   timeouts: number;
   statusCodes: Record<string, number>;
+  firstError: string | null;
   elapsedSec: number;
   okPerSec: number;
   latencyMs: LatencySummary;

@@ -494,7 +494,7 @@ export function coerceSetting(
     case 'list': {
       if (Array.isArray(raw)) {
         if (!raw.every((x) => typeof x === 'string')) return { error: 'must be a list of strings' };
-        return { value: raw as string[] };
+        return { value: raw };
       }
       if (typeof raw !== 'string') return { error: 'must be a list' };
       const s = raw.trim();
@@ -502,7 +502,7 @@ export function coerceSetting(
         try {
           const parsed: unknown = JSON.parse(s);
           if (Array.isArray(parsed) && parsed.every((x) => typeof x === 'string')) {
-            return { value: parsed as string[] };
+            return { value: parsed };
           }
         } catch {
           /* fall through to the error below */

@@ -1,4 +1,5 @@
-import { Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { collectDefaultMetrics, register } from 'prom-client';
 import {
   makeCounterProvider,
   makeGaugeProvider,
@@ -59,15 +60,22 @@ const metricProviders = [
 ];
 
 @Global()
-@Module({
-  imports: [
-    PrometheusModule.register({
-      path: '/metrics',
-      controller: MetricsController,
-      defaultMetrics: { enabled: true },
-    }),
-  ],
-  providers: [...metricProviders, ErrorCounter, HttpMetricsMiddleware],
-  exports: [...metricProviders, ErrorCounter, HttpMetricsMiddleware],
-})
-export class MetricsModule {}
+@Module({})
+export class MetricsModule {
+  static forRoot(): DynamicModule {
+    // Default process metrics are registered once per registry (tests run several apps at once).
+    if (!register.getSingleMetric('process_cpu_seconds_total')) collectDefaultMetrics();
+    return {
+      module: MetricsModule,
+      imports: [
+        PrometheusModule.register({
+          path: '/metrics',
+          controller: MetricsController,
+          defaultMetrics: { enabled: false },
+        }),
+      ],
+      providers: [...metricProviders, ErrorCounter, HttpMetricsMiddleware],
+      exports: [...metricProviders, ErrorCounter, HttpMetricsMiddleware],
+    };
+  }
+}

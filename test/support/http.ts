@@ -12,7 +12,12 @@ export async function http<T = any>(
   baseUrl: string,
   method: string,
   path: string,
-  options: { token?: string; body?: unknown; form?: Record<string, string>; headers?: Record<string, string> } = {},
+  options: {
+    token?: string;
+    body?: unknown;
+    form?: Record<string, string>;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<HttpResult<T>> {
   const headers: Record<string, string> = { ...options.headers };
   let body: string | undefined;
@@ -61,5 +66,10 @@ export async function createUser(
     body: { username, password, permissions },
   });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${res.text}`);
-  return { userId: res.body.user_id, username, password, token: await login(baseUrl, username, password) };
+  return {
+    userId: res.body.user_id,
+    username,
+    password,
+    token: await login(baseUrl, username, password),
+  };
 }

@@ -13,7 +13,7 @@ interface ParserError {
 }
 
 /** Turns body-parser failures into domain errors before Nest maps them to a generic 400. */
-export function toBodyError(error: unknown): DomainError | unknown {
+export function toBodyError(error: unknown): unknown {
   const { type, status } = (error ?? {}) as ParserError;
   if (typeof type !== 'string' || typeof status !== 'number') return error;
   switch (type) {
