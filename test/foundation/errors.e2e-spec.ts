@@ -212,3 +212,27 @@ describe('host and origin checks', () => {
     expect(denied.headers['access-control-allow-origin']).toBeUndefined();
   });
 });
+
+describe('host check exemptions', () => {
+  it('serves /health, /ready and /metrics to probes whatever their Host header', async () => {
+    const sut = await startApp({ overrides: { 'server.trusted_hosts': ['relay.example.com'] } });
+    try {
+      for (const path of ['/health', '/ready', '/metrics']) {
+        const res = await raw(sut.baseUrl, {
+          method: 'GET',
+          path,
+          headers: { host: '10.1.2.3:8080' },
+        });
+        expect(res.status).toBe(200);
+      }
+      const api = await raw(sut.baseUrl, {
+        method: 'GET',
+        path: '/auth/me',
+        headers: { host: '10.1.2.3:8080' },
+      });
+      expect(api.status).toBe(400);
+    } finally {
+      await sut.close();
+    }
+  });
+});

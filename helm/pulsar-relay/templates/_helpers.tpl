@@ -125,6 +125,11 @@ The relay configuration file: the user's `config` with the chart-managed keys on
 {{- $_ := set $managed "valkey" $valkey }}
 {{- end }}
 {{- $merged := mustMergeOverwrite $config $managed }}
+{{- /* Kubelet probes send "Host: localhost" (see the Deployment): keep them trusted. */}}
+{{- $hosts := get $merged.server "trusted_hosts" }}
+{{- if and (kindIs "slice" $hosts) (not (has "*" $hosts)) (not (has "localhost" $hosts)) }}
+{{- $_ := set $merged.server "trusted_hosts" (append $hosts "localhost") }}
+{{- end }}
 {{- toYaml $merged }}
 {{- end }}
 
