@@ -178,17 +178,17 @@ describe('host and origin checks', () => {
   it('rejects an untrusted Host header with 400 JSON', async () => {
     const bad = await raw(sut.baseUrl, {
       method: 'GET',
-      path: '/health',
+      path: '/auth/me',
       headers: { host: 'evil.test' },
     });
     expect(bad.status).toBe(400);
     expect(bad.body).toEqual({ detail: 'Invalid host header', code: 'INVALID_HOST' });
     const ok = await raw(sut.baseUrl, {
       method: 'GET',
-      path: '/health',
+      path: '/auth/me',
       headers: { host: 'relay.example.com' },
     });
-    expect(ok.status).toBe(200);
+    expect(ok.status).toBe(401);
   });
 
   it('allows listed origins (PATCH and Idempotency-Key included) and no others', async () => {
