@@ -1,8 +1,13 @@
 import { Module } from '@nestjs/common';
+import { UsersModule } from '../users/users.module';
 import { TopicAccess } from './topic-access';
+import { TopicsController } from './topics.controller';
+import { TopicsService } from './topics.service';
 
 @Module({
-  providers: [TopicAccess],
-  exports: [TopicAccess],
+  imports: [UsersModule],
+  controllers: [TopicsController],
+  providers: [TopicAccess, TopicsService],
+  exports: [TopicAccess, TopicsService],
 })
 export class TopicsModule {}

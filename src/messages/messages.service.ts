@@ -1,0 +1,171 @@
+import { Injectable } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter } from 'prom-client';
+import { AuthUser } from '../auth/auth-user';
+import { AccessDeniedError, DomainError } from '../common/errors';
+import { RelayConfig } from '../config/relay-config';
+import { METRICS } from '../metrics/metric-names';
+import { MessageStore, NewMessage, StoredMessage } from '../storage/ports';
+import { TopicAccess } from '../topics/topic-access';
+import { IdempotencyService } from './idempotency.service';
+import { PublishRateLimiter } from './publish-rate-limiter';
+
+export interface PublishResult {
+  message_id: string;
+  topic: string;
+  timestamp: string;
+}
+
+export interface BulkItemResult {
+  message_id: string | null;
+  topic: string;
+  status: 'accepted' | 'rejected';
+  error: string | null;
+}
+
+export interface BulkPublishResult {
+  results: BulkItemResult[];
+  summary: { total: number; accepted: number; rejected: number };
+}
+
+const BULK_DENIED = 'Access denied to one or more requested topics';
+
+/** Publishing: access (auto-creating missing topics), idempotency, append (which fans out). */
+@Injectable()
+export class MessagesService {
+  private readonly perTopicLabels: boolean;
+  private readonly receivedAll: Counter.Internal;
+  private readonly appendOk: Counter.Internal;
+  private readonly appendFailed: Counter.Internal;
+  private readonly appendManyOk: Counter.Internal;
+  private readonly appendManyFailed: Counter.Internal;
+
+  constructor(
+    private readonly store: MessageStore,
+    private readonly access: TopicAccess,
+    private readonly idempotency: IdempotencyService,
+    private readonly rateLimiter: PublishRateLimiter,
+    config: RelayConfig,
+    @InjectMetric(METRICS.messagesReceived) private readonly received: Counter<'topic'>,
+    @InjectMetric(METRICS.storageOperations) operations: Counter<'operation' | 'status'>,
+  ) {
+    this.perTopicLabels = config.metrics.perTopicLabels;
+    this.receivedAll = received.labels({ topic: '' });
+    this.appendOk = operations.labels({ operation: 'append', status: 'ok' });
+    this.appendFailed = operations.labels({ operation: 'append', status: 'error' });
+    this.appendManyOk = operations.labels({ operation: 'append_many', status: 'ok' });
+    this.appendManyFailed = operations.labels({ operation: 'append_many', status: 'error' });
+  }
+
+  async publish(
+    user: AuthUser,
+    message: NewMessage,
+    idempotencyKey?: string,
+  ): Promise<PublishResult> {
+    await this.rateLimiter.check(user.userId);
+    await this.access.requireWrite(user, message.topic);
+    if (idempotencyKey === undefined) return this.storeOne(message);
+    return this.idempotency.run(`${user.userId}:single`, idempotencyKey, () =>
+      this.storeOne(message),
+    );
+  }
+
+  /** All topics must be writable (else 403, nothing written); then each message in order. */
+  async publishBulk(
+    user: AuthUser,
+    messages: NewMessage[],
+    idempotencyKey?: string,
+  ): Promise<BulkPublishResult> {
+    await this.rateLimiter.check(user.userId);
+    await this.requireWriteAll(user, messages);
+    if (idempotencyKey === undefined) return this.storeMany(messages);
+    return this.idempotency.run(`${user.userId}:bulk`, idempotencyKey, () =>
+      this.storeMany(messages),
+    );
+  }
+
+  private async storeOne(message: NewMessage): Promise<PublishResult> {
+    const stored = await this.append(message);
+    this.countReceived(stored.topic, 1);
+    return { message_id: stored.id, topic: stored.topic, timestamp: stored.timestamp };
+  }
+
+  private async storeMany(messages: NewMessage[]): Promise<BulkPublishResult> {
+    const stored = await this.appendMany(messages);
+    const results = new Array<BulkItemResult>(stored.length);
+    let accepted = 0;
+    for (let i = 0; i < stored.length; i++) {
+      const outcome = stored[i];
+      if (outcome instanceof Error) {
+        results[i] = {
+          message_id: null,
+          topic: messages[i].topic,
+          status: 'rejected',
+          error: outcome instanceof DomainError ? outcome.detail : 'Failed to store the message',
+        };
+      } else {
+        accepted++;
+        results[i] = {
+          message_id: outcome.id,
+          topic: outcome.topic,
+          status: 'accepted',
+          error: null,
+        };
+        if (this.perTopicLabels) this.received.inc({ topic: outcome.topic });
+      }
+    }
+    if (!this.perTopicLabels && accepted > 0) this.receivedAll.inc(accepted);
+    return {
+      results,
+      summary: { total: stored.length, accepted, rejected: stored.length - accepted },
+    };
+  }
+
+  /**
+   * Checks every distinct topic before creating any, so that a refused request leaves nothing
+   * behind (not even an auto-created topic).
+   */
+  private async requireWriteAll(user: AuthUser, messages: NewMessage[]): Promise<void> {
+    const names = new Set<string>();
+    for (const message of messages) names.add(message.topic);
+    const found = await Promise.all([...names].map((name) => this.access.findForWrite(name)));
+    const missing: string[] = [];
+    let i = 0;
+    for (const name of names) {
+      const topic = found[i++];
+      if (!topic) missing.push(name);
+      else if (!TopicAccess.allows(user, topic, 'write')) throw new AccessDeniedError(BULK_DENIED);
+    }
+    const created = await Promise.all(missing.map((name) => this.access.autoCreate(user, name)));
+    for (const topic of created) {
+      if (!TopicAccess.allows(user, topic, 'write')) throw new AccessDeniedError(BULK_DENIED);
+    }
+  }
+
+  private async append(message: NewMessage): Promise<StoredMessage> {
+    try {
+      const stored = await this.store.append(message);
+      this.appendOk.inc();
+      return stored;
+    } catch (error) {
+      this.appendFailed.inc();
+      throw error;
+    }
+  }
+
+  private async appendMany(messages: NewMessage[]): Promise<Array<StoredMessage | Error>> {
+    try {
+      const stored = await this.store.appendMany(messages);
+      this.appendManyOk.inc();
+      return stored;
+    } catch (error) {
+      this.appendManyFailed.inc();
+      throw error;
+    }
+  }
+
+  private countReceived(topic: string, count: number): void {
+    if (this.perTopicLabels) this.received.inc({ topic }, count);
+    else this.receivedAll.inc(count);
+  }
+}

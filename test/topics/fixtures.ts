@@ -1,0 +1,122 @@
+import { startApp, TestApp } from '../support/app';
+import { http, HttpResult, login } from '../support/http';
+import { startValkeyCluster, startValkeyServer } from '../support/valkey-server';
+import { UsersService } from '../../src/users/users.service';
+import { ControlEvent, MessageBus } from '../../src/storage/ports';
+
+export type Backend = 'memory' | 'valkey' | 'valkey-cluster';
+export const BACKENDS: Backend[] = ['memory', 'valkey'];
+
+export interface Harness extends TestApp {
+  backend: Backend;
+  /** Control events seen by this instance's bus (topic-deleted, topic-access-changed, ...). */
+  events: ControlEvent[];
+}
+
+/**
+ * Boots the app on `backend`; for Valkey also a private server (or a 3-master cluster), stopped
+ * by `close()`.
+ */
+export async function bootApp(
+  backend: Backend,
+  overrides: Record<string, unknown> = {},
+): Promise<Harness> {
+  let server: { stop(): Promise<void> } | null = null;
+  let storage: Record<string, unknown> = {};
+  if (backend === 'valkey') {
+    const standalone = await startValkeyServer();
+    server = standalone;
+    storage = {
+      'storage.backend': 'valkey',
+      'valkey.host': '127.0.0.1',
+      'valkey.port': standalone.port,
+    };
+  } else if (backend === 'valkey-cluster') {
+    const cluster = await startValkeyCluster(3);
+    server = cluster;
+    storage = { 'storage.backend': 'valkey', 'valkey.cluster_nodes': cluster.seeds };
+  }
+  let app: TestApp;
+  try {
+    app = await startApp({ overrides: { ...storage, ...overrides } });
+  } catch (error) {
+    await server?.stop();
+    throw error;
+  }
+  const events: ControlEvent[] = [];
+  app.app.get(MessageBus).onControl((event) => events.push(event));
+  return {
+    ...app,
+    backend,
+    events,
+    async close() {
+      await app.close();
+      await server?.stop();
+    },
+  };
+}
+
+export interface TestUser {
+  userId: string;
+  username: string;
+  token: string;
+}
+
+let seq = 0;
+
+/** A unique name for topics and users of one test run. */
+export function unique(prefix: string): string {
+  return `${prefix}-${process.pid}-${++seq}-${Date.now() % 1_000_000}`;
+}
+
+/** Creates a user straight through `UsersService` (no dependency on the admin API) and logs in. */
+export async function makeUser(
+  h: TestApp,
+  permissions: Array<'read' | 'write' | 'admin'>,
+): Promise<TestUser> {
+  const username = unique('u').replace(/-/g, '_');
+  const password = 'password-123456';
+  const user = await h.app.get(UsersService).create({ username, password, permissions });
+  return { userId: user.userId, username, token: await login(h.baseUrl, username, password) };
+}
+
+export async function createTopic(
+  h: TestApp,
+  owner: TestUser,
+  body: Record<string, unknown> = {},
+): Promise<string> {
+  const name = (body.topic_name as string | undefined) ?? unique('t');
+  const res = await http(h.baseUrl, 'POST', '/api/v1/topics', {
+    token: owner.token,
+    body: { topic_name: name, ...body },
+  });
+  if (res.status !== 201) throw new Error(`create topic: ${res.status} ${res.text}`);
+  return name;
+}
+
+export async function publish(
+  h: TestApp,
+  user: TestUser,
+  topic: string,
+  payload: Record<string, unknown> = { n: 1 },
+  extra: Record<string, unknown> = {},
+): Promise<HttpResult> {
+  return http(h.baseUrl, 'POST', '/api/v1/messages', {
+    token: user.token,
+    body: { topic, payload, ...extra },
+  });
+}
+
+export async function grant(
+  h: TestApp,
+  owner: TestUser,
+  topic: string,
+  target: TestUser,
+  permissions: Array<'read' | 'write'> = ['read'],
+): Promise<void> {
+  const res = await http(h.baseUrl, 'POST', `/api/v1/topics/${topic}/permissions`, {
+    token: owner.token,
+    body: { user_id: target.userId, permissions },
+  });
+  if (res.status !== 201) throw new Error(`grant: ${res.status} ${res.text}`);
+}
