@@ -44,9 +44,6 @@ export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(HttpMetricsMiddleware).forRoutes('*path');
     // Probes and scrapers address pods by IP: the Host check would fail them.
-    consumer
-      .apply(TrustedHostsMiddleware)
-      .exclude('health', 'ready', 'metrics')
-      .forRoutes('*path');
+    consumer.apply(TrustedHostsMiddleware).exclude('health', 'ready', 'metrics').forRoutes('*path');
   }
 }

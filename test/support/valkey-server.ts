@@ -34,6 +34,8 @@ export interface ValkeyServer {
 
 export interface ValkeyCluster {
   readonly nodes: Array<{ host: string; port: number }>;
+  /** The node processes, for fault injection (`kill`, `restart`). */
+  readonly servers: ValkeyServer[];
   /** `host:port` of every master, as `valkey.cluster_nodes` takes them. */
   readonly seeds: string[];
   stop(): Promise<void>;
@@ -284,6 +286,7 @@ export async function startValkeyCluster(masters = 3): Promise<ValkeyCluster> {
   }
   return {
     nodes: servers.map((s) => ({ host: s.host, port: s.port })),
+    servers,
     seeds: servers.map((s) => `${s.host}:${s.port}`),
     stop,
   };

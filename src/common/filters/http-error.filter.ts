@@ -89,7 +89,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     const response = exception.getResponse();
     const message =
       typeof response === 'object' && response !== null && 'message' in response
-        ? (response).message
+        ? response.message
         : exception.message;
     const detail = Array.isArray(message) ? message.join('; ') : String(message);
     const headers: Record<string, string> = {};

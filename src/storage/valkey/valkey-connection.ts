@@ -64,7 +64,15 @@ export function createCommandClient(settings: ValkeySettings): ValkeyClient {
     redisOptions: perNode,
     enableOfflineQueue: false,
     enableAutoPipelining: true,
+    // ioredis 5 leaves auto-pipelined scripts answering MOVED for good after a shard restarts;
+    // unbatched, they are still written without waiting for each other's replies.
+    autoPipeliningIgnoredCommands: ['eval', 'evalsha'],
     clusterRetryStrategy: reconnectDelay,
+    // A shard that is down answers 503 within ~0.3 s instead of after ioredis' 16 retries.
+    maxRedirections: 6,
+    retryDelayOnFailover: 50,
+    retryDelayOnClusterDown: 50,
+    retryDelayOnTryAgain: 50,
     lazyConnect: true,
   };
   return new Cluster(settings.clusterNodes.map(parseNode), options);

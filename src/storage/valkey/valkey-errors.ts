@@ -1,7 +1,11 @@
 import { StorageUnavailableError } from '../../common/errors';
 
-/** Replies meaning "the data is fine, the server just cannot answer now". */
-const TRANSIENT_REPLIES = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS|MISCONF)\b/;
+/**
+ * Replies meaning "the data is fine, the server just cannot answer now" (MOVED and ASK reach us
+ * only when the cluster client gave up following a slot in flux).
+ */
+const TRANSIENT_REPLIES =
+  /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS|MISCONF|MOVED|ASK)\b/;
 
 function isProgrammingError(err: Error): boolean {
   return err instanceof TypeError || err instanceof SyntaxError || err instanceof RangeError;

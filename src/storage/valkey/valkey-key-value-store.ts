@@ -1,6 +1,6 @@
 import { KeyValueStore } from '../ports';
 import { LuaScript } from './lua-script';
-import { ValkeyContext } from './valkey-connection-context';
+import { ValkeyContext } from './valkey-context';
 import { storageCall } from './valkey-errors';
 
 /** A fixed window: the first increment (or one finding no expiry) starts it. */

@@ -2,7 +2,7 @@ import { messageIdTime } from '../../common/message-id';
 import { MessageStore, NewMessage, StoredMessage } from '../ports';
 import { LuaScript } from './lua-script';
 import { decodeEntry, isLive, RESET_FRAME } from './message-codec';
-import { ValkeyContext } from './valkey-connection-context';
+import { ValkeyContext } from './valkey-context';
 import { storageCall } from './valkey-errors';
 
 export interface StreamRetention {
@@ -12,27 +12,32 @@ export interface StreamRetention {
 }
 
 /**
- * XADD (trimmed by count and, when set, by age) and the announcement on the topic's channel in
- * one step, so that subscribers see every topic's messages in id order. A stream that receives
- * nothing for the whole retention period holds only expired entries: it expires as a whole.
- * The frame is built by concatenation because ARGV[1] and ARGV[2] already are JSON.
+ * Appends a batch of one topic's messages: for each, XADD (trimmed by count) and the announcement
+ * on the topic's channel, so that subscribers see the topic's messages in id order and a batch
+ * keeps its order whatever else runs. Then the age trim; a stream that receives nothing for the
+ * whole retention period holds only expired entries, so it expires as a whole.
+ * ARGV: maxlen, retention ms (0 = none), channel, publish command, then per message: payload
+ * JSON, metadata JSON or '', ttl seconds or ''. Frames are concatenated: the parts already are JSON.
  */
 const APPEND = new LuaScript(`
-local fields = {'payload', ARGV[1]}
-if ARGV[2] ~= '' then fields[#fields + 1] = 'metadata'; fields[#fields + 1] = ARGV[2] end
-if ARGV[3] ~= '' then fields[#fields + 1] = 'ttl'; fields[#fields + 1] = ARGV[3] end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', unpack(fields))
-local retention = tonumber(ARGV[5])
+local ids = {}
+for i = 5, #ARGV, 3 do
+  local payload, metadata, ttl = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local fields = {'payload', payload}
+  if metadata ~= '' then fields[#fields + 1] = 'metadata'; fields[#fields + 1] = metadata end
+  if ttl ~= '' then fields[#fields + 1] = 'ttl'; fields[#fields + 1] = ttl end
+  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+  redis.call(ARGV[4], ARGV[3], '{"id":"' .. id .. '","ttl":' .. (ttl ~= '' and ttl or 'null') ..
+    ',"metadata":' .. (metadata ~= '' and metadata or '{}') .. ',"payload":' .. payload .. '}')
+  ids[#ids + 1] = id
+end
+local retention = tonumber(ARGV[2])
 if retention > 0 then
-  local ms = tonumber(string.match(id, '^(%d+)'))
+  local ms = tonumber(string.match(ids[#ids], '^(%d+)'))
   redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%.0f', ms - retention))
   redis.call('PEXPIRE', KEYS[1], retention)
 end
-local ttl = ARGV[3] ~= '' and ARGV[3] or 'null'
-local metadata = ARGV[2] ~= '' and ARGV[2] or '{}'
-redis.call(ARGV[7], ARGV[6],
-  '{"id":"' .. id .. '","ttl":' .. ttl .. ',"metadata":' .. metadata .. ',"payload":' .. ARGV[1] .. '}')
-return id
+return ids
 `);
 
 /** Deletes the stream and tells subscribed instances to forget what they cached of it. */
@@ -60,41 +65,32 @@ export class ValkeyMessageStore extends MessageStore {
   }
 
   async append(input: NewMessage): Promise<StoredMessage> {
-    const { keys, client } = this.ctx;
-    const hasMetadata = Object.keys(input.metadata).length > 0;
-    const ttl = input.ttl ? input.ttl : null;
-    const id = await storageCall(() =>
-      APPEND.run(
-        client,
-        [keys.stream(input.topic)],
-        [
-          JSON.stringify(input.payload),
-          hasMetadata ? JSON.stringify(input.metadata) : '',
-          ttl === null ? '' : String(ttl),
-          this.retention.maxMessagesPerTopic,
-          this.retention.maxAgeSeconds * 1000,
-          keys.topicChannel(input.topic),
-          this.ctx.publishCommand,
-        ],
-      ),
-    );
-    const ms = messageIdTime(id as string);
-    return {
-      id: id as string,
-      topic: input.topic,
-      payload: input.payload,
-      metadata: input.metadata,
-      timestamp: new Date(ms).toISOString(),
-      expiresAt: ttl === null ? null : ms + ttl * 1000,
-    };
+    return (await this.appendBatch(input.topic, [input]))[0];
   }
 
-  /** Concurrent calls share one auto-pipelined write; per-topic order is the input order. */
+  /** One script call per topic: per-topic order holds even when calls overtake each other. */
   async appendMany(inputs: NewMessage[]): Promise<Array<StoredMessage | Error>> {
-    const settled = await Promise.allSettled(inputs.map((input) => this.append(input)));
-    return settled.map((result) =>
-      result.status === 'fulfilled' ? result.value : asError(result.reason),
+    const byTopic = new Map<string, number[]>();
+    inputs.forEach((input, i) => {
+      let indexes = byTopic.get(input.topic);
+      if (!indexes) byTopic.set(input.topic, (indexes = []));
+      indexes.push(i);
+    });
+    const results = new Array<StoredMessage | Error>(inputs.length);
+    await Promise.all(
+      [...byTopic].map(async ([topic, indexes]) => {
+        try {
+          const stored = await this.appendBatch(
+            topic,
+            indexes.map((i) => inputs[i]),
+          );
+          indexes.forEach((inputIndex, k) => (results[inputIndex] = stored[k]));
+        } catch (err) {
+          indexes.forEach((inputIndex) => (results[inputIndex] = asError(err)));
+        }
+      }),
     );
+    return results;
   }
 
   async readAfter(topic: string, afterId: string | null, limit: number): Promise<StoredMessage[]> {
@@ -121,7 +117,11 @@ export class ValkeyMessageStore extends MessageStore {
     return out;
   }
 
-  async readBefore(topic: string, beforeId: string | null, limit: number): Promise<StoredMessage[]> {
+  async readBefore(
+    topic: string,
+    beforeId: string | null,
+    limit: number,
+  ): Promise<StoredMessage[]> {
     if (limit <= 0 || beforeId === MIN_ID) return [];
     const key = this.ctx.keys.stream(topic);
     const now = this.clock();
@@ -165,6 +165,38 @@ export class ValkeyMessageStore extends MessageStore {
         [keys.topicChannel(topic), this.ctx.publishCommand, RESET_FRAME],
       ),
     );
+  }
+
+  private async appendBatch(topic: string, inputs: NewMessage[]): Promise<StoredMessage[]> {
+    const { keys, client } = this.ctx;
+    const args: Array<string | number> = [
+      this.retention.maxMessagesPerTopic,
+      this.retention.maxAgeSeconds * 1000,
+      keys.topicChannel(topic),
+      this.ctx.publishCommand,
+    ];
+    for (const input of inputs) {
+      const hasMetadata = Object.keys(input.metadata).length > 0;
+      args.push(
+        JSON.stringify(input.payload),
+        hasMetadata ? JSON.stringify(input.metadata) : '',
+        input.ttl ? String(input.ttl) : '',
+      );
+    }
+    const ids = (await storageCall(() =>
+      APPEND.run(client, [keys.stream(topic)], args),
+    )) as string[];
+    return inputs.map((input, i) => {
+      const ms = messageIdTime(ids[i]);
+      return {
+        id: ids[i],
+        topic,
+        payload: input.payload,
+        metadata: input.metadata,
+        timestamp: new Date(ms).toISOString(),
+        expiresAt: input.ttl ? ms + input.ttl * 1000 : null,
+      };
+    });
   }
 
   private ageCutoff(now: number): number {

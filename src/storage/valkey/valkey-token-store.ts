@@ -1,7 +1,7 @@
 import { RefreshTokenRecord, RevokeReason, TokenStore } from '../ports';
 import { flag, HashFields, hashToPairs, isFlagSet } from './hash-record';
 import { LuaScript } from './lua-script';
-import { ValkeyContext } from './valkey-connection-context';
+import { ValkeyContext } from './valkey-context';
 import { storageCall } from './valkey-errors';
 
 /** A refresh-token record is kept an hour past its expiry, so replays are still recognised. */
@@ -82,7 +82,11 @@ export class ValkeyTokenStore extends TokenStore {
     await storageCall(async () => {
       // The set first: a crash in between leaves a dangling jti, which readers skip.
       await ADD_TO_SET.run(client, [keys.userRefreshTokens(record.userId)], [record.jti, ttlMs]);
-      await SAVE.run(client, [keys.refreshToken(record.jti)], [ttlMs, ...hashToPairs(toHash(record))]);
+      await SAVE.run(
+        client,
+        [keys.refreshToken(record.jti)],
+        [ttlMs, ...hashToPairs(toHash(record))],
+      );
     });
   }
 
@@ -92,7 +96,9 @@ export class ValkeyTokenStore extends TokenStore {
 
   async revokeIfActive(jti: string, reason: RevokeReason): Promise<boolean> {
     const key = this.ctx.keys.refreshToken(jti);
-    return storageCall(async () => (await REVOKE_IF_ACTIVE.run(this.ctx.client, [key], [reason])) === 1);
+    return storageCall(
+      async () => (await REVOKE_IF_ACTIVE.run(this.ctx.client, [key], [reason])) === 1,
+    );
   }
 
   async revoke(jti: string, reason: RevokeReason): Promise<void> {
@@ -116,11 +122,15 @@ export class ValkeyTokenStore extends TokenStore {
 
   async denyAccessToken(jti: string, ttlSeconds: number): Promise<void> {
     const seconds = Math.max(1, Math.ceil(ttlSeconds));
-    await storageCall(() => this.ctx.client.set(this.ctx.keys.deniedAccessToken(jti), '1', 'EX', seconds));
+    await storageCall(() =>
+      this.ctx.client.set(this.ctx.keys.deniedAccessToken(jti), '1', 'EX', seconds),
+    );
   }
 
   async isAccessTokenDenied(jti: string): Promise<boolean> {
-    return storageCall(async () => (await this.ctx.client.exists(this.ctx.keys.deniedAccessToken(jti))) === 1);
+    return storageCall(
+      async () => (await this.ctx.client.exists(this.ctx.keys.deniedAccessToken(jti))) === 1,
+    );
   }
 
   private async read(jti: string): Promise<RefreshTokenRecord | null> {
@@ -129,6 +139,8 @@ export class ValkeyTokenStore extends TokenStore {
   }
 
   private async setIfExists(jti: string, pairs: string[]): Promise<void> {
-    await storageCall(() => SET_IF_EXISTS.run(this.ctx.client, [this.ctx.keys.refreshToken(jti)], pairs));
+    await storageCall(() =>
+      SET_IF_EXISTS.run(this.ctx.client, [this.ctx.keys.refreshToken(jti)], pairs),
+    );
   }
 }

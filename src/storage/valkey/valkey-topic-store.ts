@@ -9,7 +9,7 @@ import {
 import { flag, HashFields, hashToPairs, isFlagSet, nullFields, pairsToHash } from './hash-record';
 import { IndexHash } from './index-hash';
 import { LuaScript } from './lua-script';
-import { ValkeyContext } from './valkey-connection-context';
+import { ValkeyContext } from './valkey-context';
 import { storageCall } from './valkey-errors';
 
 /** KEYS: meta, grants. Grants left behind by an interrupted delete must not leak into a new topic. */

@@ -2,7 +2,7 @@ import { Permission, UserPatch, UserRecord, UserStore } from '../ports';
 import { flag, HashFields, hashToPairs, isFlagSet, nullFields, pairsToHash } from './hash-record';
 import { IndexHash } from './index-hash';
 import { LuaScript } from './lua-script';
-import { ValkeyContext } from './valkey-connection-context';
+import { ValkeyContext } from './valkey-context';
 import { storageCall } from './valkey-errors';
 
 /** The record lives under the username's hash tag, so claiming the name and writing it is one step. */
