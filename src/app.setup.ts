@@ -39,7 +39,8 @@ export function configureApp(app: NestExpressApplication, config: RelayConfig): 
     credentials: false,
     maxAge: 600,
   });
-  app.useWebSocketAdapter(new WsAdapter(app));
+  // The gateway parses frames itself; Nest's default parser would parse each one a second time.
+  app.useWebSocketAdapter(new WsAdapter(app, { messageParser: () => undefined }));
   setupSwagger(app, config);
 }
 

@@ -19,23 +19,6 @@ async function bootstrap(): Promise<void> {
   const app = await createApp(config);
   const logger = new Logger('Bootstrap');
   for (const warning of warnings) logger.warn(warning);
-  await app.listen(config.server.httpPort, config.server.host);
-  const address = app.getHttpServer().address() as { port: number } | null;
-  const host = ['0.0.0.0', '::'].includes(config.server.host) ? 'localhost' : config.server.host;
-  const url = `http://${host}:${address?.port ?? config.server.httpPort}`;
-  const lines = [
-    `Pulsar Relay listening on ${url} (storage: ${config.storage.backend})`,
-    `Swagger UI: ${url}/docs`,
-  ];
-  const generated = app.get(UsersService).generatedAdminPassword;
-  if (generated) {
-    lines.push(
-      `Generated password for admin user '${config.auth.bootstrapAdminUsername}': ${generated}`,
-      '(shown once; set PULSAR_BOOTSTRAP_ADMIN_PASSWORD to choose one)',
-    );
-  }
-  process.stdout.write(`\n${lines.join('\n')}\n\n`);
-
   // Graceful shutdown: stop accepting, answer polls, close sockets (1001), finish in-flight work.
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -57,6 +40,22 @@ async function bootstrap(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  await app.listen(config.server.httpPort, config.server.host);
+  const address = app.getHttpServer().address() as { port: number } | null;
+  const host = ['0.0.0.0', '::'].includes(config.server.host) ? 'localhost' : config.server.host;
+  const url = `http://${host}:${address?.port ?? config.server.httpPort}`;
+  const lines = [
+    `Pulsar Relay listening on ${url} (storage: ${config.storage.backend})`,
+    `Swagger UI: ${url}/docs`,
+  ];
+  const generated = app.get(UsersService).generatedAdminPassword;
+  if (generated) {
+    lines.push(
+      `Generated password for admin user '${config.auth.bootstrapAdminUsername}': ${generated}`,
+      '(shown once; set PULSAR_BOOTSTRAP_ADMIN_PASSWORD to choose one)',
+    );
+  }
+  process.stdout.write(`\n${lines.join('\n')}\n\n`);
 }
 
 void bootstrap();

@@ -5,6 +5,7 @@ const ROOT = join(__dirname, '..', '..');
 
 interface Run {
   code: number | null;
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -36,9 +37,9 @@ function runMain(env: Record<string, string>, until?: RegExp, timeoutMs = 25000)
       if (until && until.test(stdout)) child.kill('SIGTERM');
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => {
+    child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, signal, stdout, stderr });
     });
   });
 }
@@ -63,6 +64,10 @@ describe('process start-up', () => {
     expect(run.stdout).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+ \(storage: memory\)/);
     expect(run.stdout).toMatch(/Swagger UI: http:\/\/127\.0\.0\.1:\d+\/docs/);
     expect(run.stdout).toMatch(/Generated password for admin user 'admin': \S{12,}/);
-    expect(run.code).toBe(0);
+    expect({ code: run.code, signal: run.signal, stderr: run.stderr }).toEqual({
+      code: 0,
+      signal: null,
+      stderr: expect.any(String),
+    });
   });
 });

@@ -127,7 +127,9 @@ export class ValkeyMessageBus extends MessageBus implements MessageFeed {
 
   private receiveMessage(channel: string, raw: string): void {
     const subscription = this.byChannel.get(channel);
-    if (!subscription) return;
+    // Lost and not yet restored: what arrives now may follow a gap, so the resync (from the store)
+    // must deliver it, not the feed.
+    if (!subscription || subscription.continuityToken === null) return;
     const message = decodeFrame(subscription.topic, raw);
     if (message === null) {
       // The stream was deleted: what was cached of it is gone, and ids may start over.
