@@ -39,9 +39,10 @@ export class AccessGuard extends AuthGuard('jwt') {
     return true;
   }
 
+  /** passport's verdict: errors of `TokenVerifier` (revoked, inactive, storage down) pass through. */
   override handleRequest<TUser>(error: unknown, user: TUser | false): TUser {
-    if (error) throw error;
-    if (!user) throw new UnauthenticatedError('Invalid or expired token', 'INVALID_TOKEN');
+    if (error instanceof Error) throw error;
+    if (error || !user) throw new UnauthenticatedError('Invalid or expired token', 'INVALID_TOKEN');
     return user;
   }
 }

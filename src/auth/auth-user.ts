@@ -6,7 +6,7 @@ export interface AuthUser {
   username: string;
   /** From the stored user, never from the token. */
   permissions: Permission[];
-  /** Access-token id (null for legacy tokens without one). */
+  /** Access-token id; every accepted token has one (null only for callers built without a token). */
   jti: string | null;
   /** Token expiry, epoch seconds. */
   exp: number;

@@ -8,6 +8,7 @@ import { AccessGuard } from './access.guard';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { JwtStrategy } from './jwt.strategy';
+import { RefreshTokensService } from './refresh-tokens.service';
 import { JWT_ALGORITHM, TokenVerifier } from './token-verifier';
 
 @Module({
@@ -26,6 +27,7 @@ import { JWT_ALGORITHM, TokenVerifier } from './token-verifier';
   controllers: [AuthController],
   providers: [
     AuthService,
+    RefreshTokensService,
     TokenVerifier,
     JwtStrategy,
     { provide: APP_GUARD, useClass: AccessGuard },

@@ -1,16 +1,18 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import * as bcrypt from 'bcrypt';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { RelayConfig } from '../config/relay-config';
 import { BadRequestError, NotFoundError } from '../common/errors';
 import {
   MessageBus,
   Permission,
+  TokenStore,
   TopicStore,
   UserPatch,
   UserRecord,
   UserStore,
 } from '../storage/ports';
+import { UserPublicDto, UserStatsDto } from './dto/user-public.dto';
 
 export interface NewUser {
   username: string;
@@ -26,32 +28,49 @@ export interface UserChanges {
   isActive?: boolean;
 }
 
-/** A user as shown on the wire (never the password hash). */
-export interface UserView {
-  user_id: string;
-  username: string;
-  email: string | null;
-  is_active: boolean;
-  created_at: string;
-  permissions: Permission[];
-  owned_topics: string[];
+interface CachedUser {
+  user: UserRecord | null;
+  expiresAt: number;
+}
+
+const USER_CACHE_MAX_ENTRIES = 10_000;
+
+/**
+ * bcrypt only reads the first 72 bytes of its input, so a long password would be silently
+ * truncated; hashing it first gives every password, whatever its length, a 44-byte input.
+ */
+function bcryptInput(password: string): string {
+  return createHash('sha256').update(password, 'utf8').digest('base64');
 }
 
 @Injectable()
-export class UsersService implements OnApplicationBootstrap {
+export class UsersService implements OnModuleInit, OnApplicationBootstrap {
   private readonly logger = new Logger(UsersService.name);
   /** Set when the bootstrap admin's password was generated at this start (development only). */
   generatedAdminPassword: string | null = null;
   private dummyHash: Promise<string> | null = null;
+  private readonly cache = new Map<string, CachedUser>();
+  /** Bumped by every invalidation, so a lookup that raced with one does not cache stale data. */
+  private cacheGeneration = 0;
 
   constructor(
     private readonly users: UserStore,
     private readonly topics: TopicStore,
+    private readonly tokens: TokenStore,
     private readonly bus: MessageBus,
     private readonly config: RelayConfig,
   ) {}
 
+  onModuleInit(): void {
+    this.bus.onControl((event) => {
+      if (event.kind === 'user-changed') this.forget(event.userId);
+    });
+    // Events may have been missed while the bus was disconnected.
+    this.bus.onResync(() => this.forgetAll());
+  }
+
   async onApplicationBootstrap(): Promise<void> {
+    await this.getDummyHash();
     await this.ensureBootstrapAdmin();
   }
 
@@ -75,12 +94,53 @@ export class UsersService implements OnApplicationBootstrap {
     return this.users.getById(userId);
   }
 
+  /**
+   * The stored user for authentication: cached on this instance for `auth.userCacheTtl` seconds,
+   * dropped at once on every instance when the user changes (`user-changed` events).
+   */
+  async findForAuth(userId: string): Promise<UserRecord | null> {
+    const now = Date.now();
+    const cached = this.cache.get(userId);
+    if (cached && cached.expiresAt > now) return cached.user;
+    const generation = this.cacheGeneration;
+    const user = await this.users.getById(userId);
+    const ttlMs = this.config.auth.userCacheTtl * 1000;
+    if (ttlMs > 0 && generation === this.cacheGeneration) {
+      this.cache.delete(userId);
+      if (this.cache.size >= USER_CACHE_MAX_ENTRIES) {
+        const oldest = this.cache.keys().next();
+        if (!oldest.done) this.cache.delete(oldest.value);
+      }
+      this.cache.set(userId, { user, expiresAt: now + ttlMs });
+    }
+    return user;
+  }
+
+  /** Drops this instance's cached copy of a user. */
+  forget(userId: string): void {
+    this.cacheGeneration++;
+    this.cache.delete(userId);
+  }
+
+  forgetAll(): void {
+    this.cacheGeneration++;
+    this.cache.clear();
+  }
+
   findByUsername(username: string): Promise<UserRecord | null> {
     return this.users.getByUsername(username);
   }
 
   list(): Promise<UserRecord[]> {
     return this.users.list();
+  }
+
+  async stats(): Promise<UserStatsDto> {
+    const users = await this.users.list();
+    return {
+      total_users: users.length,
+      active_users: users.filter((u) => u.isActive).length,
+    };
   }
 
   async update(userId: string, changes: UserChanges): Promise<UserRecord> {
@@ -91,15 +151,19 @@ export class UsersService implements OnApplicationBootstrap {
     if (changes.password !== undefined) patch.hashedPassword = await this.hash(changes.password);
     const updated = await this.users.update(userId, patch);
     if (!updated) throw new NotFoundError(`User with ID '${userId}' not found`, 'USER_NOT_FOUND');
-    await this.bus.publishControl({ kind: 'user-changed', userId });
+    await this.announceChange(userId);
     return updated;
   }
 
+  /** Deletes the user and revokes its refresh tokens; its topics stay. */
   async delete(userId: string): Promise<void> {
     if (!(await this.users.delete(userId))) {
       throw new NotFoundError(`User with ID '${userId}' not found`, 'USER_NOT_FOUND');
     }
-    await this.bus.publishControl({ kind: 'user-changed', userId });
+    await this.announceChange(userId);
+    for (const token of await this.tokens.listForUser(userId)) {
+      if (!token.revoked) await this.tokens.revoke(token.jti, 'user_gone');
+    }
   }
 
   /**
@@ -109,24 +173,30 @@ export class UsersService implements OnApplicationBootstrap {
   async verifyCredentials(username: string, password: string): Promise<UserRecord | null> {
     const user = await this.users.getByUsername(username);
     const hash = user?.hashedPassword || (await this.getDummyHash());
-    const ok = await bcrypt.compare(password, hash);
+    const ok = await bcrypt.compare(bcryptInput(password), hash);
     return ok && user ? user : null;
   }
 
-  async toView(user: UserRecord): Promise<UserView> {
+  async toView(user: UserRecord): Promise<UserPublicDto> {
     return {
       user_id: user.userId,
       username: user.username,
       email: user.email,
       is_active: user.isActive,
       created_at: user.createdAt,
-      permissions: user.permissions,
+      permissions: [...user.permissions],
       owned_topics: await this.topics.listOwned(user.userId),
     };
   }
 
+  private async announceChange(userId: string): Promise<void> {
+    // Locally at once (the bus may echo our own event only later), then on every instance.
+    this.forget(userId);
+    await this.bus.publishControl({ kind: 'user-changed', userId });
+  }
+
   private hash(password: string): Promise<string> {
-    return bcrypt.hash(password, this.config.auth.bcryptCost);
+    return bcrypt.hash(bcryptInput(password), this.config.auth.bcryptCost);
   }
 
   private getDummyHash(): Promise<string> {
@@ -150,14 +220,17 @@ export class UsersService implements OnApplicationBootstrap {
         password,
         email: email || null,
         permissions: ['admin', 'read', 'write'],
-      }).catch((error: unknown) => {
-        // Another instance created it at the same moment.
-        if (!(error instanceof BadRequestError)) throw error;
-      });
-      this.logger.log(`Bootstrap admin '${username}' created`);
+      }).then(
+        () => this.logger.log(`Bootstrap admin '${username}' created`),
+        (error: unknown) => {
+          // Another instance created it at the same moment, with its own generated password.
+          if (!(error instanceof BadRequestError)) throw error;
+          this.generatedAdminPassword = null;
+        },
+      );
       return;
     }
-    if (!(await bcrypt.compare(password, existing.hashedPassword))) {
+    if (!(await bcrypt.compare(bcryptInput(password), existing.hashedPassword))) {
       await this.users.update(existing.userId, { hashedPassword: await this.hash(password) });
       this.logger.log(`Bootstrap admin '${username}' password rotated from configuration`);
     }

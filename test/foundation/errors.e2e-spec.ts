@@ -236,3 +236,23 @@ describe('host check exemptions', () => {
     }
   });
 });
+
+describe('deeply nested bodies', () => {
+  it('answers 422, not a stack overflow 500', async () => {
+    const sut = await startApp();
+    try {
+      const deep = '['.repeat(5000) + ']'.repeat(5000);
+      const res = await http(sut.baseUrl, 'POST', '/auth/login', {
+        body: `{"username":${deep},"password":"x"}`,
+      });
+      expect(res.status).toBe(422);
+      expect(res.body.detail[0]).toEqual({
+        loc: ['body'],
+        msg: 'Input is nested too deeply',
+        type: 'value_error',
+      });
+    } finally {
+      await sut.close();
+    }
+  });
+});

@@ -51,6 +51,7 @@ export function adminToken(baseUrl: string): Promise<string> {
 }
 
 let userSeq = 0;
+const adminTokens = new Map<string, Promise<string>>();
 
 /** Registers a user through the admin API and logs in; returns its id, name and token. */
 export async function createUser(
@@ -58,13 +59,19 @@ export async function createUser(
   permissions: Array<'read' | 'write' | 'admin'> = ['read', 'write'],
   name?: string,
 ): Promise<{ userId: string; username: string; password: string; token: string }> {
-  const admin = await adminToken(baseUrl);
   const username = name ?? `user${process.pid}x${++userSeq}x${Date.now() % 100000}`;
   const password = 'password-123456';
-  const res = await http(baseUrl, 'POST', '/auth/register', {
-    token: admin,
-    body: { username, password, permissions },
-  });
+  const register = async (token: string) =>
+    http(baseUrl, 'POST', '/auth/register', { token, body: { username, password, permissions } });
+  // One admin login per app, not per user: the login rate limit would otherwise bite.
+  let cached = adminTokens.get(baseUrl);
+  if (!cached) adminTokens.set(baseUrl, (cached = adminToken(baseUrl)));
+  let res = await register(await cached);
+  if (res.status === 401) {
+    const fresh = adminToken(baseUrl);
+    adminTokens.set(baseUrl, fresh);
+    res = await register(await fresh);
+  }
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${res.text}`);
   return {
     userId: res.body.user_id,

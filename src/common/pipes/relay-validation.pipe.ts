@@ -93,6 +93,9 @@ export class RelayValidationPipe extends ValidationPipe {
     ) {
       throw RequestValidationError.single(['body'], 'Input should be a valid object', 'dict_type');
     }
+    if (isDto && location === 'body' && nestingDepth(value, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
+      throw RequestValidationError.single(['body'], 'Input is nested too deeply', 'value_error');
+    }
     try {
       return await super.transform(value, metadata);
     } catch (error) {
@@ -102,6 +105,23 @@ export class RelayValidationPipe extends ValidationPipe {
       throw error;
     }
   }
+}
+
+/** class-transformer recurses per level; far deeper bodies would overflow the stack. */
+const MAX_BODY_DEPTH = 100;
+
+/** Depth of nested objects/arrays, measured without recursion, stopping once past `limit`. */
+export function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > deepest) deepest = depth;
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 class PendingValidation extends Error {
