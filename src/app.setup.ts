@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { bodyErrorMiddleware } from './common/middleware/body-errors';
+import { bodyLimitMiddleware } from './common/middleware/body-limit';
 import { RelayConfig } from './config/relay-config';
 import { RELAY_VERSION } from './health/version';
 
@@ -25,6 +26,7 @@ export function configureApp(app: NestExpressApplication, config: RelayConfig): 
   app.disable('x-powered-by');
   app.set('trust proxy', config.server.trustProxy);
   const limit = config.server.maxBodyBytes;
+  app.use(bodyLimitMiddleware(limit));
   app.useBodyParser('json', { limit, type: ['application/json', 'application/*+json'] });
   app.useBodyParser('urlencoded', { limit, extended: false });
   app.use(bodyErrorMiddleware);

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createApp } from './app.setup';
 import { ConfigError, loadConfig } from './config/load-config';
 import { RelayConfig } from './config/relay-config';
@@ -30,6 +31,13 @@ async function bootstrap(): Promise<void> {
       process.exit(1);
     }, config.server.shutdownGrace * 1000);
     deadline.unref();
+    // Keep-alive clients would otherwise keep their connections (and the server) open: every
+    // response from now on closes its connection, and idle ones are closed at once.
+    const server = app.getHttpServer();
+    server.prependListener('request', (_request: IncomingMessage, response: ServerResponse) => {
+      if (!response.headersSent) response.setHeader('Connection', 'close');
+    });
+    server.closeIdleConnections();
     app.close().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -52,6 +52,7 @@ export class RelayConfig {
   };
   limits!: {
     maxMessageSize: number;
+    maxPayloadDepth: number;
     maxBulkMessages: number;
     maxConnectionsPerInstance: number;
     wsMaxPerUser: number;

@@ -313,6 +313,15 @@ export const SETTINGS: readonly SettingSpec[] = [
     doc: 'Largest message (`payload` + `metadata` as JSON) in bytes (413 above).',
   },
   {
+    path: 'limits.max_payload_depth',
+    type: 'int',
+    default: 64,
+    min: 1,
+    max: 1000,
+    env: ['PULSAR_MAX_PAYLOAD_DEPTH'],
+    doc: 'Deepest nesting of objects and arrays accepted in a message payload (422 above).',
+  },
+  {
     path: 'limits.max_bulk_messages',
     type: 'int',
     default: 100,

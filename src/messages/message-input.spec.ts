@@ -1,7 +1,7 @@
 import { PayloadTooLargeError, RequestValidationError } from '../common/errors';
 import { parseBulkBody, parsePublishBody } from './message-input';
 
-const limits = { maxMessageSize: 200, maxBulkMessages: 3 };
+const limits = { maxMessageSize: 200, maxBulkMessages: 3, maxPayloadDepth: 8 };
 
 function issuesOf(fn: () => unknown): unknown[] {
   try {
@@ -126,6 +126,24 @@ describe('parseBulkBody', () => {
       parseBulkBody({ messages: [ok, { topic: 't', payload: { s: 'x'.repeat(300) } }] }, limits),
     ).toThrow(
       new PayloadTooLargeError('Message at index 1 exceeds the maximum message size of 200 bytes'),
+    );
+  });
+});
+
+describe('payload nesting', () => {
+  const deep = (levels: number): Record<string, unknown> => {
+    let value: Record<string, unknown> = {};
+    for (let i = 1; i < levels; i++) value = { a: value };
+    return value;
+  };
+
+  it('accepts payloads up to max_payload_depth levels and refuses deeper ones with 422', () => {
+    expect(() => parsePublishBody({ topic: 't', payload: deep(8) }, limits)).not.toThrow();
+    expect(() => parsePublishBody({ topic: 't', payload: deep(9) }, limits)).toThrow(
+      RequestValidationError,
+    );
+    expect(() => parsePublishBody({ topic: 't', payload: deep(100_000) }, limits)).toThrow(
+      RequestValidationError,
     );
   });
 });

@@ -1,4 +1,5 @@
 import { PayloadTooLargeError, RequestValidationError, ValidationIssue } from '../common/errors';
+import { nestingDepth } from '../common/json-depth';
 import { isTopicName, TOPIC_NAME_MESSAGE } from '../common/topic-name';
 import { NewMessage } from '../storage/ports';
 
@@ -14,6 +15,7 @@ export const MAX_TTL_SECONDS = 2_147_483_647;
 
 export interface PublishLimits {
   maxMessageSize: number;
+  maxPayloadDepth: number;
   maxBulkMessages: number;
 }
 
@@ -29,7 +31,12 @@ function notObject(loc: Loc): ValidationIssue {
   return { loc, msg: 'Input should be a valid dictionary', type: 'dict_type' };
 }
 
-function readMessage(raw: unknown, loc: Loc, issues: ValidationIssue[]): NewMessage | null {
+function readMessage(
+  raw: unknown,
+  loc: Loc,
+  issues: ValidationIssue[],
+  maxDepth: number,
+): NewMessage | null {
   if (!isPlainObject(raw)) {
     issues.push(notObject(loc));
     return null;
@@ -54,6 +61,13 @@ function readMessage(raw: unknown, loc: Loc, issues: ValidationIssue[]): NewMess
 
   if (payload === undefined) issues.push(missing([...loc, 'payload']));
   else if (!isPlainObject(payload)) issues.push(notObject([...loc, 'payload']));
+  else if (nestingDepth(payload, maxDepth) > maxDepth) {
+    issues.push({
+      loc: [...loc, 'payload'],
+      msg: `Input is nested too deeply (at most ${maxDepth} levels)`,
+      type: 'value_error',
+    });
+  }
 
   if (metadata !== undefined && metadata !== null) {
     if (!isPlainObject(metadata)) issues.push(notObject([...loc, 'metadata']));
@@ -126,7 +140,7 @@ function checkSize(message: NewMessage, limits: PublishLimits, index?: number): 
 /** `POST /api/v1/messages` body ⇒ the message to store; 422 (all issues) or 413. */
 export function parsePublishBody(body: unknown, limits: PublishLimits): NewMessage {
   const issues: ValidationIssue[] = [];
-  const message = readMessage(body, ['body'], issues);
+  const message = readMessage(body, ['body'], issues, limits.maxPayloadDepth);
   if (!message) throw new RequestValidationError(issues);
   checkSize(message, limits);
   return message;
@@ -158,7 +172,7 @@ export function parseBulkBody(body: unknown, limits: PublishLimits): NewMessage[
   const issues: ValidationIssue[] = [];
   const messages: NewMessage[] = new Array<NewMessage>(raw.length);
   for (let i = 0; i < raw.length; i++) {
-    const message = readMessage(raw[i], ['body', 'messages', i], issues);
+    const message = readMessage(raw[i], ['body', 'messages', i], issues, limits.maxPayloadDepth);
     if (message) messages[i] = message;
   }
   if (issues.length > 0) throw new RequestValidationError(issues);

@@ -1,5 +1,6 @@
 import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
 import { RequestValidationError, ValidationIssue } from '../errors';
+import { nestingDepth } from '../json-depth';
 
 const CONSTRAINT_TYPES: Record<string, string> = {
   isString: 'string_type',
@@ -109,20 +110,6 @@ export class RelayValidationPipe extends ValidationPipe {
 
 /** class-transformer recurses per level; far deeper bodies would overflow the stack. */
 const MAX_BODY_DEPTH = 100;
-
-/** Depth of nested objects/arrays, measured without recursion, stopping once past `limit`. */
-export function nestingDepth(value: unknown, limit: number): number {
-  let deepest = 0;
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== 'object') continue;
-    if (depth > deepest) deepest = depth;
-    if (deepest > limit) return deepest;
-    for (const child of Object.values(node)) stack.push([child, depth + 1]);
-  }
-  return deepest;
-}
 
 class PendingValidation extends Error {
   constructor(readonly errors: ValidationError[]) {
