@@ -24,23 +24,24 @@ export async function createApp(config: RelayConfig): Promise<NestExpressApplica
 export function configureApp(app: NestExpressApplication, config: RelayConfig): void {
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  app.set('etag', false);
   app.set('trust proxy', config.server.trustProxy);
   const limit = config.server.maxBodyBytes;
   app.use(bodyLimitMiddleware(limit));
   app.useBodyParser('json', { limit, type: ['application/json', 'application/*+json'] });
   app.useBodyParser('urlencoded', { limit, extended: false });
   app.use(bodyErrorMiddleware);
-  app.enableCors({
-    origin: (
-      origin: string | undefined,
-      callback: (error: Error | null, allow?: boolean) => void,
-    ) => callback(null, origin !== undefined && config.server.allowedOrigins.includes(origin)),
-    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
-    exposedHeaders: ['Retry-After', 'X-Request-Id'],
-    credentials: false,
-    maxAge: 600,
-  });
+  // No allow-list, no CORS: browsers on other origins are refused, and requests skip the middleware.
+  if (config.server.allowedOrigins.length > 0) {
+    app.enableCors({
+      origin: config.server.allowedOrigins,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+      exposedHeaders: ['Retry-After', 'X-Request-Id'],
+      credentials: false,
+      maxAge: 600,
+    });
+  }
   // The gateway parses frames itself; Nest's default parser would parse each one a second time.
   app.useWebSocketAdapter(new WsAdapter(app, { messageParser: () => undefined }));
   setupSwagger(app, config);

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
+import { jwtSecretKey } from './jwt-key';
 import { PassportModule } from '@nestjs/passport';
 import { RelayConfig } from '../config/relay-config';
 import { UsersModule } from '../users/users.module';
@@ -18,7 +19,8 @@ import { JWT_ALGORITHM, TokenVerifier } from './token-verifier';
     JwtModule.registerAsync({
       inject: [RelayConfig],
       useFactory: (config: RelayConfig) => ({
-        secret: config.auth.jwtSecretKey,
+        // @nestjs/jwt passes the key through to jsonwebtoken, which accepts a KeyObject.
+        secret: jwtSecretKey(config.auth.jwtSecretKey) as unknown as string,
         signOptions: { algorithm: JWT_ALGORITHM },
         verifyOptions: { algorithms: [JWT_ALGORITHM] },
       }),
