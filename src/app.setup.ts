@@ -1,13 +1,13 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { WsAdapter } from '@nestjs/platform-ws';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { bodyErrorMiddleware } from './common/middleware/body-errors';
 import { bodyLimitMiddleware } from './common/middleware/body-limit';
 import { RelayConfig } from './config/relay-config';
+import { RelayWsAdapter } from './delivery/ws/relay-ws.adapter';
 import { RELAY_VERSION } from './health/version';
 
 /** Builds the application for a validated config (used by main.ts and the e2e tests). */
@@ -42,8 +42,7 @@ export function configureApp(app: NestExpressApplication, config: RelayConfig): 
       maxAge: 600,
     });
   }
-  // The gateway parses frames itself; Nest's default parser would parse each one a second time.
-  app.useWebSocketAdapter(new WsAdapter(app, { messageParser: () => undefined }));
+  app.useWebSocketAdapter(new RelayWsAdapter(app));
   setupSwagger(app, config);
 }
 
