@@ -1,5 +1,5 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../auth/access.decorators';
 import { StorageMonitor } from './storage-monitor';
@@ -20,6 +20,10 @@ export class HealthController {
   @Get('ready')
   @Public()
   @ApiOperation({ summary: 'Readiness: 200 when storage answers, else 503' })
+  @ApiResponse({
+    status: 503,
+    description: 'Storage unreachable: `{ready: false, checks: {storage: "unavailable"}}`',
+  })
   async ready(
     @Res({ passthrough: true }) response: Response,
   ): Promise<{ ready: boolean; checks: { storage: string } }> {
