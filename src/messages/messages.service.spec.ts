@@ -7,7 +7,7 @@ import { MemoryMessageStore } from '../storage/memory/memory-message-store';
 import { MemoryKeyValueStore, MemoryTopicStore } from '../storage/memory/memory-stores';
 import { NewMessage, StoredMessage } from '../storage/ports';
 import { TopicAccess } from '../topics/topic-access';
-import { IdempotencyService } from './idempotency.service';
+import { bulkMarker, IdempotencyService, singleMarker } from './idempotency.service';
 import { MessagesService } from './messages.service';
 import { PublishRateLimiter } from './publish-rate-limiter';
 
@@ -35,9 +35,12 @@ describe('MessagesService', () => {
   let received: Counter<'topic'>;
   let operations: Counter<'operation' | 'status'>;
 
+  let kv: MemoryKeyValueStore;
+  let idempotency: IdempotencyService;
+
   const build = (perTopicLabels = false): MessagesService => {
     const bus = new MemoryMessageBus();
-    const kv = new MemoryKeyValueStore();
+    kv = new MemoryKeyValueStore();
     store = new MemoryMessageStore(bus, { maxMessagesPerTopic: 1000, maxAgeSeconds: 0 });
     topics = new MemoryTopicStore();
     registry = new Registry();
@@ -54,10 +57,12 @@ describe('MessagesService', () => {
       registers: [registry],
     });
     const cfg = config(perTopicLabels);
+    idempotency = new IdempotencyService(kv, cfg);
+    idempotency.inFlightWaitMs = 20;
     return new MessagesService(
       store,
       new TopicAccess(topics, bus),
-      new IdempotencyService(kv, cfg),
+      idempotency,
       new PublishRateLimiter(kv, cfg),
       cfg,
       received,
@@ -144,5 +149,96 @@ describe('MessagesService', () => {
     const retried = await sut.publish(alice, msg('t'), 'key');
     expect(await store.count('t')).toBe(1);
     expect(await sut.publish(alice, msg('t'), 'key')).toEqual(retried);
+  });
+
+  describe('retries of a publish cut by a crash', () => {
+    /** What a relay killed after the append but before recording the response leaves behind. */
+    const crashedClaim = async (scope: string, key: string, age = 0): Promise<void> => {
+      const claim = { state: 'in_flight', since: Date.now() - age };
+      await kv.setIfAbsent(`idem:${scope}:${key}`, JSON.stringify(claim), 30);
+    };
+
+    it('marks the stored message with the user and key', async () => {
+      const sut = build();
+      const result = await sut.publish(alice, msg('t'), 'key-1');
+      expect(await store.findMarker('t', singleMarker('alice', 'key-1'))).toBe(result.message_id);
+      expect(await store.findMarker('t', singleMarker('bob', 'key-1'))).toBeNull();
+      const [read] = await store.readAfter('t', null, 10);
+      expect(read).not.toHaveProperty('idempotencyMarker');
+    });
+
+    it('answers 201 with the first response while the dead claim is fresh', async () => {
+      const sut = build();
+      const original = await sut.publish(alice, msg('t'), 'key-1');
+      await kv.delete('idem:alice:single:key-1');
+      await crashedClaim('alice:single', 'key-1');
+      const retried = await sut.publish(alice, msg('t'), 'key-1');
+      expect(retried).toEqual(original);
+      expect(await store.count('t')).toBe(1);
+      expect(JSON.parse((await kv.get('idem:alice:single:key-1')) ?? 'null')).toEqual(original);
+    });
+
+    it('does not store again once the dead claim has expired', async () => {
+      const sut = build();
+      const original = await sut.publish(alice, msg('t'), 'key-1');
+      await kv.delete('idem:alice:single:key-1');
+      expect(await sut.publish(alice, msg('t'), 'key-1')).toEqual(original);
+      expect(await store.count('t')).toBe(1);
+    });
+
+    it('answers 409 while a fresh claim left nothing stored, and stores after a stale one', async () => {
+      const sut = build();
+      await crashedClaim('alice:single', 'key-1');
+      await expect(sut.publish(alice, msg('t'), 'key-1')).rejects.toEqual(
+        expect.objectContaining({ status: 409, code: 'IDEMPOTENCY_IN_FLIGHT' }),
+      );
+      await kv.delete('idem:alice:single:key-1');
+      await crashedClaim('alice:single', 'key-1', 31_000);
+      const result = await sut.publish(alice, msg('t'), 'key-1');
+      expect(await store.count('t')).toBe(1);
+      expect(await sut.publish(alice, msg('t'), 'key-1')).toEqual(result);
+    });
+
+    it('finishes a cut bulk: stored items keep their ids, the rest are stored now', async () => {
+      const sut = build();
+      const batch = [msg('a', 0), msg('b', 1), msg('a', 2)];
+      // The crashed attempt stored item 1 only (its topic's batch had gone through).
+      const early = await store.append({
+        ...batch[1],
+        idempotencyMarker: bulkMarker('alice', 'k', 1),
+      });
+      await crashedClaim('alice:bulk', 'k');
+      const out = await sut.publishBulk(alice, batch, 'k');
+      expect(out.summary).toEqual({ total: 3, accepted: 3, rejected: 0 });
+      expect(out.results[1]).toEqual({
+        message_id: early.id,
+        topic: 'b',
+        status: 'accepted',
+        error: null,
+      });
+      expect(await store.count('a')).toBe(2);
+      expect(await store.count('b')).toBe(1);
+      expect((await store.readAfter('a', null, 10)).map((m) => m.id)).toEqual([
+        out.results[0].message_id,
+        out.results[2].message_id,
+      ]);
+      expect(await sut.publishBulk(alice, batch, 'k')).toEqual(out);
+    });
+
+    it('answers 409 for a cut bulk that stored nothing while its claim is fresh', async () => {
+      const sut = build();
+      await crashedClaim('alice:bulk', 'k');
+      await expect(sut.publishBulk(alice, [msg('a', 0)], 'k')).rejects.toEqual(
+        expect.objectContaining({ code: 'IDEMPOTENCY_IN_FLIGHT' }),
+      );
+      expect(await store.count('a')).toBe(0);
+    });
+
+    it('keeps single and bulk keys apart', async () => {
+      const sut = build();
+      await sut.publish(alice, msg('t', 0), 'k');
+      await sut.publishBulk(alice, [msg('t', 1)], 'k');
+      expect(await store.count('t')).toBe(2);
+    });
   });
 });

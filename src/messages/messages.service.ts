@@ -3,11 +3,12 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { AuthUser } from '../auth/auth-user';
 import { AccessDeniedError, DomainError } from '../common/errors';
+import { messageIdTime } from '../common/message-id';
 import { RelayConfig } from '../config/relay-config';
 import { METRICS } from '../metrics/metric-names';
 import { MessageStore, NewMessage, StoredMessage } from '../storage/ports';
 import { TopicAccess } from '../topics/topic-access';
-import { IdempotencyService } from './idempotency.service';
+import { bulkMarker, IdempotencyService, singleMarker } from './idempotency.service';
 import { PublishRateLimiter } from './publish-rate-limiter';
 
 export interface PublishResult {
@@ -29,6 +30,42 @@ export interface BulkPublishResult {
 }
 
 const BULK_DENIED = 'Access denied to one or more requested topics';
+
+type Stored = Pick<StoredMessage, 'id' | 'topic'>;
+
+/** The 201 body; the timestamp is the id's time, as the store derives `StoredMessage.timestamp`. */
+function publishResult(id: string, topic: string): PublishResult {
+  return { message_id: id, topic, timestamp: new Date(messageIdTime(id)).toISOString() };
+}
+
+/** The 207 body: one result per message, in order. */
+function bulkResult(messages: NewMessage[], outcomes: Array<Stored | Error>): BulkPublishResult {
+  const results = new Array<BulkItemResult>(outcomes.length);
+  let accepted = 0;
+  for (let i = 0; i < outcomes.length; i++) {
+    const outcome = outcomes[i];
+    if (outcome instanceof Error) {
+      results[i] = {
+        message_id: null,
+        topic: messages[i].topic,
+        status: 'rejected',
+        error: outcome instanceof DomainError ? outcome.detail : 'Failed to store the message',
+      };
+    } else {
+      accepted++;
+      results[i] = {
+        message_id: outcome.id,
+        topic: outcome.topic,
+        status: 'accepted',
+        error: null,
+      };
+    }
+  }
+  return {
+    results,
+    summary: { total: outcomes.length, accepted, rejected: outcomes.length - accepted },
+  };
+}
 
 /** Publishing: access (auto-creating missing topics), idempotency, append (which fans out). */
 @Injectable()
@@ -64,9 +101,13 @@ export class MessagesService {
   ): Promise<PublishResult> {
     await this.rateLimiter.check(user.userId);
     await this.access.requireWrite(user, message.topic);
-    if (idempotencyKey === undefined) return this.storeOne(message);
-    return this.idempotency.run(`${user.userId}:single`, idempotencyKey, () =>
-      this.storeOne(message),
+    if (idempotencyKey === undefined || !this.idempotency.enabled) return this.storeOne(message);
+    const marker = singleMarker(user.userId, idempotencyKey);
+    return this.idempotency.run(
+      `${user.userId}:single`,
+      idempotencyKey,
+      () => this.storeOne({ ...message, idempotencyMarker: marker }),
+      () => this.recoverOne(message.topic, marker),
     );
   }
 
@@ -78,47 +119,75 @@ export class MessagesService {
   ): Promise<BulkPublishResult> {
     await this.rateLimiter.check(user.userId);
     await this.requireWriteAll(user, messages);
-    if (idempotencyKey === undefined) return this.storeMany(messages);
-    return this.idempotency.run(`${user.userId}:bulk`, idempotencyKey, () =>
-      this.storeMany(messages),
+    if (idempotencyKey === undefined || !this.idempotency.enabled) {
+      return this.storeMany(messages);
+    }
+    const markers = messages.map((_, i) => bulkMarker(user.userId, idempotencyKey, i));
+    const marked = messages.map((message, i): NewMessage => ({
+      ...message,
+      idempotencyMarker: markers[i],
+    }));
+    return this.idempotency.run(
+      `${user.userId}:bulk`,
+      idempotencyKey,
+      () => this.storeMany(marked),
+      () => this.recoverMany(marked, markers),
     );
   }
 
   private async storeOne(message: NewMessage): Promise<PublishResult> {
     const stored = await this.append(message);
     this.countReceived(stored.topic, 1);
-    return { message_id: stored.id, topic: stored.topic, timestamp: stored.timestamp };
+    return publishResult(stored.id, stored.topic);
+  }
+
+  /** The response of an earlier attempt that stored the message (found by its marker), or null. */
+  private async recoverOne(topic: string, marker: string): Promise<PublishResult | null> {
+    const id = await this.store.findMarker(topic, marker);
+    return id === null ? null : publishResult(id, topic);
+  }
+
+  /**
+   * Finishes an earlier attempt that stored some of the messages: those found by their markers
+   * are accepted with their ids, the others are appended now (still marked, so an earlier attempt
+   * that is alive after all and appends them too cannot store them twice). Null when it stored
+   * none.
+   */
+  private async recoverMany(
+    messages: NewMessage[],
+    markers: string[],
+  ): Promise<BulkPublishResult | null> {
+    const found = await Promise.all(
+      messages.map((m, i) => this.store.findMarker(m.topic, markers[i])),
+    );
+    if (found.every((id) => id === null)) return null;
+    const missing: number[] = [];
+    const outcomes = found.map((id, i): Stored | Error => {
+      if (id === null) missing.push(i);
+      return { id: id ?? '', topic: messages[i].topic };
+    });
+    if (missing.length > 0) {
+      const appended = await this.appendMany(missing.map((i) => messages[i]));
+      missing.forEach((index, k) => (outcomes[index] = appended[k]));
+      this.countStored(appended);
+    }
+    return bulkResult(messages, outcomes);
   }
 
   private async storeMany(messages: NewMessage[]): Promise<BulkPublishResult> {
     const stored = await this.appendMany(messages);
-    const results = new Array<BulkItemResult>(stored.length);
-    let accepted = 0;
-    for (let i = 0; i < stored.length; i++) {
-      const outcome = stored[i];
-      if (outcome instanceof Error) {
-        results[i] = {
-          message_id: null,
-          topic: messages[i].topic,
-          status: 'rejected',
-          error: outcome instanceof DomainError ? outcome.detail : 'Failed to store the message',
-        };
-      } else {
-        accepted++;
-        results[i] = {
-          message_id: outcome.id,
-          topic: outcome.topic,
-          status: 'accepted',
-          error: null,
-        };
-        if (this.perTopicLabels) this.received.inc({ topic: outcome.topic });
-      }
+    this.countStored(stored);
+    return bulkResult(messages, stored);
+  }
+
+  private countStored(outcomes: Array<StoredMessage | Error>): void {
+    let stored = 0;
+    for (const outcome of outcomes) {
+      if (outcome instanceof Error) continue;
+      stored++;
+      if (this.perTopicLabels) this.received.inc({ topic: outcome.topic });
     }
-    if (!this.perTopicLabels && accepted > 0) this.receivedAll.inc(accepted);
-    return {
-      results,
-      summary: { total: stored.length, accepted, rejected: stored.length - accepted },
-    };
+    if (!this.perTopicLabels && stored > 0) this.receivedAll.inc(stored);
   }
 
   /**

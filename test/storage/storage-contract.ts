@@ -244,6 +244,116 @@ export function describeStorageContract(name: string, backend: ContractBackend):
       });
     });
 
+    describe('idempotency markers', () => {
+      it('finds the id of a message appended with a marker, in that topic only', async () => {
+        const topic = unique('marker');
+        const other = unique('marker-other');
+        const marker = `${unique('user')}:key-1`;
+        expect(await sut.messages.findMarker(topic, marker)).toBeNull();
+        const stored = await sut.messages.append(msg(topic, 1, { idempotencyMarker: marker }));
+        expect(stored).toEqual({
+          id: expect.stringMatching(/^\d+-\d+$/),
+          topic,
+          payload: { n: 1 },
+          metadata: {},
+          timestamp: new Date(messageIdTime(stored.id)).toISOString(),
+          expiresAt: null,
+        });
+        expect(await sut.messages.findMarker(topic, marker)).toBe(stored.id);
+        expect(await peer.messages.findMarker(topic, marker)).toBe(stored.id);
+        expect(await sut.messages.findMarker(topic, `${marker}x`)).toBeNull();
+        expect(await sut.messages.findMarker(other, marker)).toBeNull();
+        // The marker is internal: it is not part of what is read back.
+        expect(await sut.messages.readAfter(topic, null, 10)).toEqual([stored]);
+      });
+
+      it('stores a message once per marker and answers a repeat with the first id', async () => {
+        const topic = unique('marker-repeat');
+        const marker = `${unique('user')}:key`;
+        const received: StoredMessage[] = [];
+        const handler = (m: StoredMessage): void => void received.push(m);
+        await peer.bus.subscribe(topic, handler);
+        try {
+          const first = await sut.messages.append(msg(topic, 1, { idempotencyMarker: marker }));
+          const again = await peer.messages.append(msg(topic, 1, { idempotencyMarker: marker }));
+          expect(again.id).toBe(first.id);
+          expect(again.timestamp).toBe(first.timestamp);
+          const [bulkAgain, fresh] = (await sut.messages.appendMany([
+            msg(topic, 1, { idempotencyMarker: marker }),
+            msg(topic, 2, { idempotencyMarker: `${marker}#1` }),
+          ])) as StoredMessage[];
+          expect(bulkAgain.id).toBe(first.id);
+          expect(compareMessageIds(fresh.id, first.id)).toBeGreaterThan(0);
+          expect(ids(await sut.messages.readAfter(topic, null, 10))).toEqual([first.id, fresh.id]);
+          await eventually(() => received.length >= 2);
+          await sleep(50);
+          expect(ids(received)).toEqual([first.id, fresh.id]);
+        } finally {
+          await peer.bus.unsubscribe(topic, handler);
+        }
+      });
+
+      it('records one marker per message of a bulk append, over several topics', async () => {
+        const a = unique('marker-bulk-a');
+        const b = unique('marker-bulk-b');
+        const key = `${unique('user')}:bulk`;
+        const stored = (await sut.messages.appendMany([
+          msg(a, 0, { idempotencyMarker: `${key}#0` }),
+          msg(b, 1, { idempotencyMarker: `${key}#1` }),
+          msg(a, 2),
+          msg(a, 3, { idempotencyMarker: `${key}#3` }),
+        ])) as StoredMessage[];
+        expect(await sut.messages.findMarker(a, `${key}#0`)).toBe(stored[0].id);
+        expect(await sut.messages.findMarker(b, `${key}#1`)).toBe(stored[1].id);
+        expect(await sut.messages.findMarker(a, `${key}#1`)).toBeNull();
+        expect(await sut.messages.findMarker(a, `${key}#2`)).toBeNull();
+        expect(await sut.messages.findMarker(a, `${key}#3`)).toBe(stored[3].id);
+        expect(ids(await sut.messages.readAfter(a, null, 10))).toEqual([
+          stored[0].id,
+          stored[2].id,
+          stored[3].id,
+        ]);
+      });
+
+      it('keeps markers through the window (expiry after the lease: driver tests)', async () => {
+        await withInstance({ 'storage.idempotency_window': '0.5s' }, async (instance) => {
+          const topic = unique('marker-window');
+          const first = await instance.messages.append(msg(topic, 1, { idempotencyMarker: 'u:k' }));
+          await sleep(700);
+          expect(await instance.messages.findMarker(topic, 'u:k')).toBe(first.id);
+          const again = await instance.messages.append(msg(topic, 1, { idempotencyMarker: 'u:k' }));
+          expect(again.id).toBe(first.id);
+          expect(await instance.messages.count(topic)).toBe(1);
+        });
+      });
+
+      it('ignores markers when idempotency is off (window 0)', async () => {
+        await withInstance({ 'storage.idempotency_window': 0 }, async (instance) => {
+          const topic = unique('marker-off');
+          await instance.messages.append(msg(topic, 1, { idempotencyMarker: 'u:k' }));
+          await instance.messages.append(msg(topic, 1, { idempotencyMarker: 'u:k' }));
+          expect(await instance.messages.count(topic)).toBe(2);
+          expect(await instance.messages.findMarker(topic, 'u:k')).toBeNull();
+        });
+      });
+
+      it('removes the markers with the topic', async () => {
+        const topic = unique('marker-delete');
+        const kept = unique('marker-kept');
+        await sut.messages.appendMany([
+          msg(topic, 1, { idempotencyMarker: 'u:k#0' }),
+          msg(topic, 2, { idempotencyMarker: 'u:k#1' }),
+          msg(kept, 3, { idempotencyMarker: 'u:k#2' }),
+        ]);
+        await sut.messages.deleteTopic(topic);
+        expect(await sut.messages.findMarker(topic, 'u:k#0')).toBeNull();
+        expect(await sut.messages.findMarker(topic, 'u:k#1')).toBeNull();
+        expect(await sut.messages.findMarker(kept, 'u:k#2')).not.toBeNull();
+        const again = await sut.messages.append(msg(topic, 1, { idempotencyMarker: 'u:k#0' }));
+        expect(ids(await sut.messages.readAfter(topic, null, 10))).toEqual([again.id]);
+      });
+    });
+
     describe('key-value', () => {
       it('sets if absent, expires, and deletes', async () => {
         const key = unique('kv');

@@ -6,7 +6,13 @@ export async function writeOneOfEverything(sut: StorageInstance): Promise<string
   const topic = unique('layout');
   const userId = randomUUID();
   const at = new Date().toISOString();
-  await sut.messages.append({ topic, payload: { a: 1 }, metadata: { m: 'x' }, ttl: 60 });
+  await sut.messages.append({
+    topic,
+    payload: { a: 1 },
+    metadata: { m: 'x' },
+    ttl: 60,
+    idempotencyMarker: 'u:k',
+  });
   await sut.topics.create({
     topicId: randomUUID(),
     name: topic,

@@ -71,6 +71,10 @@ export class HotTierMessageStore extends MessageStore {
     return this.inner.count(topic);
   }
 
+  findMarker(topic: string, marker: string): Promise<string | null> {
+    return this.inner.findMarker(topic, marker);
+  }
+
   async deleteTopic(topic: string): Promise<void> {
     this.forget(topic);
     await this.inner.deleteTopic(topic);

@@ -1,11 +1,20 @@
 import { compareMessageIds, messageIdTime } from '../../common/message-id';
-import { MessageStore, NewMessage, StoredMessage } from '../ports';
+import { idempotencyMarkerTtlSeconds, MessageStore, NewMessage, StoredMessage } from '../ports';
 import { MemoryMessageBus } from './memory-message-bus';
 
 export interface MemoryRetention {
   maxMessagesPerTopic: number;
   /** Seconds; 0 = no age limit. */
   maxAgeSeconds: number;
+  /** `storage.idempotency_window` (seconds; default 600), which bounds idempotency markers. */
+  idempotencyWindowSeconds?: number;
+}
+
+const DEFAULT_IDEMPOTENCY_WINDOW_SECONDS = 600;
+
+interface MarkerEntry {
+  id: string;
+  expiresAt: number;
 }
 
 class TopicLog {
@@ -14,9 +23,25 @@ class TopicLog {
   head = 0;
   lastMs = 0;
   lastSeq = 0;
+  /** Idempotency marker → message id, in insertion (so expiry) order; pruned on use. */
+  readonly markers = new Map<string, MarkerEntry>();
 
   get size(): number {
     return this.messages.length - this.head;
+  }
+
+  /** The marker's id when it has not expired. */
+  marker(marker: string, now: number): string | null {
+    const entry = this.markers.get(marker);
+    return entry && entry.expiresAt > now ? entry.id : null;
+  }
+
+  /** Drops expired markers from the oldest on (they expire in insertion order). */
+  pruneMarkers(now: number): void {
+    for (const [marker, entry] of this.markers) {
+      if (entry.expiresAt > now) return;
+      this.markers.delete(marker);
+    }
   }
 
   compact(): void {
@@ -42,6 +67,7 @@ class TopicLog {
 /** The embedded driver: ordered `<ms>-<seq>` ids, TTL, retention by count and age. */
 export class MemoryMessageStore extends MessageStore {
   private readonly logs = new Map<string, TopicLog>();
+  private readonly markerTtlMs: number;
 
   constructor(
     private readonly bus: MemoryMessageBus,
@@ -49,6 +75,10 @@ export class MemoryMessageStore extends MessageStore {
     private readonly clock: () => number = Date.now,
   ) {
     super();
+    this.markerTtlMs =
+      idempotencyMarkerTtlSeconds(
+        retention.idempotencyWindowSeconds ?? DEFAULT_IDEMPOTENCY_WINDOW_SECONDS,
+      ) * 1000;
   }
 
   async append(input: NewMessage): Promise<StoredMessage> {
@@ -122,6 +152,15 @@ export class MemoryMessageStore extends MessageStore {
     return log.size;
   }
 
+  async findMarker(topic: string, marker: string): Promise<string | null> {
+    const log = this.logs.get(topic);
+    if (!log) return null;
+    const now = this.clock();
+    log.pruneMarkers(now);
+    return log.marker(marker, now);
+  }
+
+  /** Forgets the stream and its idempotency markers. */
   async deleteTopic(topic: string): Promise<void> {
     this.logs.delete(topic);
   }
@@ -137,6 +176,12 @@ export class MemoryMessageStore extends MessageStore {
     let log = this.logs.get(input.topic);
     if (!log) this.logs.set(input.topic, (log = new TopicLog()));
     const now = this.clock();
+    const marker = this.markerTtlMs > 0 ? input.idempotencyMarker : undefined;
+    if (marker !== undefined) {
+      log.pruneMarkers(now);
+      const earlier = log.marker(marker, now);
+      if (earlier !== null) return this.replayed(input, earlier);
+    }
     if (now > log.lastMs) {
       log.lastMs = now;
       log.lastSeq = 0;
@@ -152,11 +197,29 @@ export class MemoryMessageStore extends MessageStore {
       expiresAt: input.ttl ? log.lastMs + input.ttl * 1000 : null,
     };
     log.messages.push(message);
+    if (marker !== undefined) {
+      // Re-inserted at the end, so that the map stays in expiry order.
+      log.markers.delete(marker);
+      log.markers.set(marker, { id: message.id, expiresAt: now + this.markerTtlMs });
+    }
     while (log.size > this.retention.maxMessagesPerTopic) log.head++;
     this.trimByAge(log);
     log.compact();
     this.bus.dispatch(message);
     return message;
+  }
+
+  /** What a repeated marked append answers: the earlier id, nothing stored or announced. */
+  private replayed(input: NewMessage, id: string): StoredMessage {
+    const ms = messageIdTime(id);
+    return {
+      id,
+      topic: input.topic,
+      payload: input.payload,
+      metadata: input.metadata,
+      timestamp: new Date(ms).toISOString(),
+      expiresAt: input.ttl ? ms + input.ttl * 1000 : null,
+    };
   }
 
   private trimByAge(log: TopicLog): void {

@@ -47,6 +47,7 @@ export function memoryStorageProviders(): Provider[] {
         new MemoryMessageStore(bus, {
           maxMessagesPerTopic: config.storage.maxMessagesPerTopic,
           maxAgeSeconds: config.storage.persistentTierRetention,
+          idempotencyWindowSeconds: config.storage.idempotencyWindow,
         }),
     },
     { provide: UserStore, useFactory: () => new MemoryUserStore() },

@@ -11,6 +11,19 @@ export class ValkeyKeys {
     return `${this.prefix}t:{${topic}}:stream`;
   }
 
+  /** String with TTL: the id of the message appended with an idempotency marker. */
+  idempotencyMarker(topic: string, marker: string): string {
+    return `${this.prefix}t:{${topic}}:idem:${marker}`;
+  }
+
+  /**
+   * Sorted set: the topic's marker keys scored by expiry (epoch ms), so that deleting the topic
+   * finds them; expired members are dropped by later appends.
+   */
+  idempotencyMarkers(topic: string): string {
+    return `${this.prefix}t:{${topic}}:idem`;
+  }
+
   /** Hash: the topic record. */
   topicMeta(topic: string): string {
     return `${this.prefix}t:{${topic}}:meta`;

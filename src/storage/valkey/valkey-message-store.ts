@@ -1,5 +1,5 @@
 import { messageIdTime } from '../../common/message-id';
-import { MessageStore, NewMessage, StoredMessage } from '../ports';
+import { idempotencyMarkerTtlSeconds, MessageStore, NewMessage, StoredMessage } from '../ports';
 import { LuaScript } from './lua-script';
 import { decodeEntry, isLive, RESET_FRAME } from './message-codec';
 import { ValkeyContext } from './valkey-context';
@@ -9,40 +9,76 @@ export interface StreamRetention {
   maxMessagesPerTopic: number;
   /** Seconds; 0 = no age limit. */
   maxAgeSeconds: number;
+  /** `storage.idempotency_window` (seconds; default 600), which bounds idempotency markers. */
+  idempotencyWindowSeconds?: number;
 }
+
+const DEFAULT_IDEMPOTENCY_WINDOW_SECONDS = 600;
 
 /**
  * Appends a batch of one topic's messages: for each, XADD (trimmed by count) and the announcement
  * on the topic's channel, so that subscribers see the topic's messages in id order and a batch
- * keeps its order whatever else runs. Then the age trim; a stream that receives nothing for the
- * whole retention period holds only expired entries, so it expires as a whole.
- * ARGV: maxlen, retention ms (0 = none), channel, publish command, then per message: payload
- * JSON, metadata JSON or '', ttl seconds or ''. Frames are concatenated: the parts already are JSON.
+ * keeps its order whatever else runs. A message with an idempotency marker first looks the marker
+ * up: when present, the message was appended before (a retried request) and its id is returned
+ * without appending; otherwise the marker (the id, expiring after the window plus the lease) is
+ * written in the same step as the XADD, and indexed in the topic's marker set so that deleting the topic finds it.
+ * Then the age trim; a stream that receives nothing for the whole retention period holds only
+ * expired entries, so it expires as a whole.
+ * KEYS: stream, marker index, then the marker keys. ARGV: maxlen, retention ms (0 = none),
+ * channel, publish command, marker lifetime ms, then per message: payload JSON, metadata JSON or
+ * '', ttl seconds or '', index in KEYS of its marker key or 0. Frames are concatenated: the parts
+ * already are JSON.
  */
 const APPEND = new LuaScript(`
 local ids = {}
-for i = 5, #ARGV, 3 do
+local markerTtl = tonumber(ARGV[5])
+local last, marked = nil, false
+for i = 6, #ARGV, 4 do
   local payload, metadata, ttl = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local fields = {'payload', payload}
-  if metadata ~= '' then fields[#fields + 1] = 'metadata'; fields[#fields + 1] = metadata end
-  if ttl ~= '' then fields[#fields + 1] = 'ttl'; fields[#fields + 1] = ttl end
-  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
-  redis.call(ARGV[4], ARGV[3], '{"id":"' .. id .. '","ttl":' .. (ttl ~= '' and ttl or 'null') ..
-    ',"metadata":' .. (metadata ~= '' and metadata or '{}') .. ',"payload":' .. payload .. '}')
+  local marker = KEYS[tonumber(ARGV[i + 3])]
+  local id = marker and redis.call('GET', marker)
+  if not id then
+    local fields = {'payload', payload}
+    if metadata ~= '' then fields[#fields + 1] = 'metadata'; fields[#fields + 1] = metadata end
+    if ttl ~= '' then fields[#fields + 1] = 'ttl'; fields[#fields + 1] = ttl end
+    id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+    redis.call(ARGV[4], ARGV[3], '{"id":"' .. id .. '","ttl":' .. (ttl ~= '' and ttl or 'null') ..
+      ',"metadata":' .. (metadata ~= '' and metadata or '{}') .. ',"payload":' .. payload .. '}')
+    last = id
+    if marker then
+      redis.call('SET', marker, id, 'PX', markerTtl)
+      local expires = tonumber(string.match(id, '^(%d+)')) + markerTtl
+      redis.call('ZADD', KEYS[2], string.format('%.0f', expires), marker)
+      marked = true
+    end
+  end
   ids[#ids + 1] = id
 end
-local retention = tonumber(ARGV[2])
-if retention > 0 then
-  local ms = tonumber(string.match(ids[#ids], '^(%d+)'))
-  redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%.0f', ms - retention))
-  redis.call('PEXPIRE', KEYS[1], retention)
+if last then
+  local ms = tonumber(string.match(last, '^(%d+)'))
+  if marked then
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.0f', ms))
+    redis.call('PEXPIRE', KEYS[2], markerTtl)
+  end
+  local retention = tonumber(ARGV[2])
+  if retention > 0 then
+    redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%.0f', ms - retention))
+    redis.call('PEXPIRE', KEYS[1], retention)
+  end
 end
 return ids
 `);
 
-/** Deletes the stream and tells subscribed instances to forget what they cached of it. */
+/**
+ * Deletes the stream and its idempotency markers (the keys listed in the marker index, all in
+ * the topic's slot), and tells subscribed instances to forget what they cached of it.
+ */
 const DELETE_STREAM = new LuaScript(`
-redis.call('DEL', KEYS[1])
+local markers = redis.call('ZRANGE', KEYS[2], 0, -1)
+for i = 1, #markers, 500 do
+  redis.call('DEL', unpack(markers, i, math.min(i + 499, #markers)))
+end
+redis.call('DEL', KEYS[1], KEYS[2])
 redis.call(ARGV[2], ARGV[1], ARGV[3])
 return 1
 `);
@@ -56,12 +92,19 @@ type StreamEntry = [id: string, fields: string[]];
 
 /** Messages of each topic in one stream (`XADD *` ids), TTL and age retention applied on read. */
 export class ValkeyMessageStore extends MessageStore {
+  private readonly markerTtlMs: number;
+
   constructor(
     private readonly ctx: ValkeyContext,
     private readonly retention: StreamRetention,
     private readonly clock: () => number = Date.now,
   ) {
     super();
+    this.markerTtlMs = Math.round(
+      idempotencyMarkerTtlSeconds(
+        retention.idempotencyWindowSeconds ?? DEFAULT_IDEMPOTENCY_WINDOW_SECONDS,
+      ) * 1000,
+    );
   }
 
   async append(input: NewMessage): Promise<StoredMessage> {
@@ -156,12 +199,17 @@ export class ValkeyMessageStore extends MessageStore {
     return storageCall(() => this.ctx.client.xlen(this.ctx.keys.stream(topic)));
   }
 
+  async findMarker(topic: string, marker: string): Promise<string | null> {
+    if (this.markerTtlMs <= 0) return null;
+    return storageCall(() => this.ctx.client.get(this.ctx.keys.idempotencyMarker(topic, marker)));
+  }
+
   async deleteTopic(topic: string): Promise<void> {
     const { keys, client } = this.ctx;
     await storageCall(() =>
       DELETE_STREAM.run(
         client,
-        [keys.stream(topic)],
+        [keys.stream(topic), keys.idempotencyMarkers(topic)],
         [keys.topicChannel(topic), this.ctx.publishCommand, RESET_FRAME],
       ),
     );
@@ -169,23 +217,28 @@ export class ValkeyMessageStore extends MessageStore {
 
   private async appendBatch(topic: string, inputs: NewMessage[]): Promise<StoredMessage[]> {
     const { keys, client } = this.ctx;
+    const scriptKeys = [keys.stream(topic), keys.idempotencyMarkers(topic)];
     const args: Array<string | number> = [
       this.retention.maxMessagesPerTopic,
       this.retention.maxAgeSeconds * 1000,
       keys.topicChannel(topic),
       this.ctx.publishCommand,
+      this.markerTtlMs,
     ];
     for (const input of inputs) {
       const hasMetadata = Object.keys(input.metadata).length > 0;
+      let markerKey = 0;
+      if (input.idempotencyMarker !== undefined && this.markerTtlMs > 0) {
+        markerKey = scriptKeys.push(keys.idempotencyMarker(topic, input.idempotencyMarker));
+      }
       args.push(
         JSON.stringify(input.payload),
         hasMetadata ? JSON.stringify(input.metadata) : '',
         input.ttl ? String(input.ttl) : '',
+        markerKey,
       );
     }
-    const ids = (await storageCall(() =>
-      APPEND.run(client, [keys.stream(topic)], args),
-    )) as string[];
+    const ids = (await storageCall(() => APPEND.run(client, scriptKeys, args))) as string[];
     return inputs.map((input, i) => {
       const ms = messageIdTime(ids[i]);
       return {

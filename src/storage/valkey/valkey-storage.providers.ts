@@ -27,6 +27,7 @@ function messageStore(resources: ValkeyResources, config: RelayConfig): MessageS
   const store = new ValkeyMessageStore(resources.ctx, {
     maxMessagesPerTopic: storage.maxMessagesPerTopic,
     maxAgeSeconds: storage.persistentTierRetention,
+    idempotencyWindowSeconds: storage.idempotencyWindow,
   });
   if (storage.hotTierMaxMessages === 0 || storage.hotTierRetention === 0) return store;
   return new HotTierMessageStore(store, resources.bus, {
