@@ -187,7 +187,9 @@ export function sendToParent(msg: object): void {
 }
 
 /** Runs `main` on the first IPC message and reports any failure as an `error` event. */
-export function workerMain(onMessage: (msg: Record<string, unknown>) => Promise<void> | void): void {
+export function workerMain(
+  onMessage: (msg: Record<string, unknown>) => Promise<void> | void,
+): void {
   process.on('message', (raw: unknown) => {
     const msg = raw as Record<string, unknown>;
     Promise.resolve()

@@ -51,7 +51,10 @@ export function transpileBench(): void {
       fileName: file,
     });
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, outputText);
+    // Write-then-rename: a concurrent harness never loads a half-written file.
+    const tmp = `${out}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, outputText);
+    fs.renameSync(tmp, out);
   }
 }
 
@@ -117,16 +120,32 @@ export function hardFdLimit(): number {
   return m[2] === 'unlimited' ? 1_048_576 : Number(m[2]);
 }
 
+/** Busy and total jiffies of the whole machine (first line of /proc/stat). */
+function machineJiffies(): { busy: number; total: number } {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = v.reduce((a, b) => a + b, 0);
+  return { busy: total - v[3] - v[4], total };
+}
+
 export interface CpuWindow {
   cpuPct: number;
   rssMiB: number;
   peakRssMiB: number;
+  /** Share of the whole machine busy in the window (all processes, 100 % = every core). */
+  machineBusyPct: number;
+  /** The window on CLOCK_MONOTONIC in µs: the clock of V8 CPU profiles, to cut them to it. */
+  monoUs: [number, number];
 }
+
+const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 /** CPU share (100 % = one core) and RSS of a process over a measured window. */
 export class ProcSampler {
   private cpu0 = 0;
   private t0 = 0;
+  private machine0 = { busy: 0, total: 0 };
+  private mono0 = 0;
   private peak = 0;
   private timer: NodeJS.Timeout | null = null;
 
@@ -135,6 +154,8 @@ export class ProcSampler {
   start(): this {
     this.cpu0 = cpuSeconds(this.pid);
     this.t0 = performance.now();
+    this.machine0 = machineJiffies();
+    this.mono0 = monoUs();
     this.peak = rssMiB(this.pid);
     this.timer = setInterval(() => {
       try {
@@ -151,7 +172,15 @@ export class ProcSampler {
     const elapsed = (performance.now() - this.t0) / 1000;
     const cpu = cpuSeconds(this.pid) - this.cpu0;
     const rss = rssMiB(this.pid);
-    return { cpuPct: (100 * cpu) / elapsed, rssMiB: rss, peakRssMiB: Math.max(this.peak, rss) };
+    const m = machineJiffies();
+    const dTotal = m.total - this.machine0.total;
+    return {
+      cpuPct: (100 * cpu) / elapsed,
+      rssMiB: rss,
+      peakRssMiB: Math.max(this.peak, rss),
+      machineBusyPct: dTotal > 0 ? (100 * (m.busy - this.machine0.busy)) / dTotal : NaN,
+      monoUs: [this.mono0, monoUs()],
+    };
   }
 }
 
@@ -212,7 +241,11 @@ export async function stopChild(
 }
 
 /** Polls `url` until it answers 200, the process dies, or the time is up. */
-export async function waitForHttp(url: string, server: ServerProcess, timeoutMs: number): Promise<void> {
+export async function waitForHttp(
+  url: string,
+  server: ServerProcess,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
@@ -228,7 +261,9 @@ export async function waitForHttp(url: string, server: ServerProcess, timeoutMs:
     }
     await sleep(100);
   }
-  throw new Error(`${server.name} not healthy at ${url} after ${timeoutMs} ms (${last}):\n${server.logTail()}`);
+  throw new Error(
+    `${server.name} not healthy at ${url} after ${timeoutMs} ms (${last}):\n${server.logTail()}`,
+  );
 }
 
 // ---- load-generator workers ------------------------------------------------------------------

@@ -2,10 +2,46 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { freePort, ROOT, ServerProcess, spawnServer, waitForHttp } from './proc';
+import { BUILD_DIR, freePort, ROOT, ServerProcess, sleep, spawnServer, waitForHttp } from './proc';
 import type { BenchValkey } from './valkey';
 
 export const RELAY_ENTRY = path.join(ROOT, 'dist', 'main.js');
+/** Private copy of dist/ (and package.json, read for the version) that the harness runs. */
+const SNAPSHOT = path.join(BUILD_DIR, 'relay');
+const SNAPSHOT_ENTRY = path.join(SNAPSHOT, 'dist', 'main.js');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Copies dist/ aside once it is complete and has not changed for 2 s, so that a rebuild in the
+ * work tree during a long run does not pull the relay from under the harness.
+ * Returns false when there is no build.
+ */
+export async function snapshotRelay(timeoutMs = 60_000): Promise<boolean> {
+  const dist = path.dirname(RELAY_ENTRY);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (fs.existsSync(RELAY_ENTRY) && Date.now() - newestMtime(dist) > 2000) {
+        fs.rmSync(SNAPSHOT, { recursive: true, force: true });
+        fs.cpSync(dist, path.join(SNAPSHOT, 'dist'), { recursive: true });
+        fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(SNAPSHOT, 'package.json'));
+        if (fs.existsSync(SNAPSHOT_ENTRY)) return true;
+      }
+    } catch {
+      /* dist/ changed while copying: try again */
+    }
+    if (Date.now() > deadline) return false;
+    await sleep(500);
+  }
+}
 
 /** Secrets shared by every relay instance of one harness run (instances must share the JWT key). */
 const ADMIN_PASSWORD = randomBytes(12).toString('hex');
@@ -32,7 +68,7 @@ export interface RelayOptions {
 }
 
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
-  if (!fs.existsSync(RELAY_ENTRY)) {
+  if (!fs.existsSync(SNAPSHOT_ENTRY)) {
     throw new Error(`${RELAY_ENTRY} is missing: run \`npm run build\` first`);
   }
   const port = await freePort();
@@ -64,7 +100,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     fs.mkdirSync(opts.cpuProfileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`);
   }
-  const server = spawnServer(opts.name, process.execPath, [...nodeArgs, RELAY_ENTRY], env, opts.logDir);
+  const server = spawnServer(
+    opts.name,
+    process.execPath,
+    [...nodeArgs, SNAPSHOT_ENTRY],
+    env,
+    opts.logDir,
+  );
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(`${baseUrl}/health`, server, 30_000);

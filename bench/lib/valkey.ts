@@ -27,7 +27,8 @@ export async function startValkey(logDir: string): Promise<BenchValkey> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional sibling helper, loaded only if present
     const support: unknown = require('../../test/support/valkey-server');
-    if (isSupportModule(support)) return await support.startValkeyServer({ appendfsync: 'everysec' });
+    if (isSupportModule(support))
+      return await support.startValkeyServer({ appendfsync: 'everysec' });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
   }
@@ -36,12 +37,25 @@ export async function startValkey(logDir: string): Promise<BenchValkey> {
   const bin = ['valkey-server', 'redis-server'].find((b) =>
     (process.env.PATH ?? '').split(':').some((d) => fs.existsSync(path.join(d, b))),
   );
-  if (!bin) throw new Error('no valkey-server or redis-server on PATH (apt-get install redis-server)');
+  if (!bin)
+    throw new Error('no valkey-server or redis-server on PATH (apt-get install redis-server)');
   const server = spawnServer(
     'valkey',
     bin,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes',
-      '--appendfsync', 'everysec', '--dir', dir],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--dir',
+      dir,
+    ],
     process.env,
     logDir,
   );

@@ -20,7 +20,11 @@ interface Phase {
   firstError: string | null;
 }
 
-function runPhase(cfg: HttpLoadConfig, bound: { duration?: number; amount?: number }, phase: Phase) {
+function runPhase(
+  cfg: HttpLoadConfig,
+  bound: { duration?: number; amount?: number },
+  phase: Phase,
+) {
   return new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -50,9 +54,14 @@ workerMain(async (msg) => {
   if (msg.cmd !== 'run') return;
   const cfg = msg.config as HttpLoadConfig;
   if (cfg.warmupSec > 0) {
-    await runPhase(cfg, { duration: cfg.warmupSec }, { ok: 0, samples: new Samples(), firstError: null });
+    await runPhase(
+      cfg,
+      { duration: cfg.warmupSec },
+      { ok: 0, samples: new Samples(), firstError: null },
+    );
   }
   const phase: Phase = { ok: 0, samples: new Samples(), firstError: null };
+  sendToParent({ ev: 'measuring' });
   const cpu0 = process.cpuUsage();
   const t0 = epochMs();
   const result = await runPhase(

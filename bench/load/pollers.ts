@@ -51,6 +51,7 @@ function startOne(i: number): Promise<void> {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           answeredAt.push(epochMs());
+          if (answeredAt.length === cfg.count) sendToParent({ ev: 'answered' });
           const status = String(res.statusCode ?? 0);
           statusCodes[status] = (statusCodes[status] ?? 0) + 1;
           try {

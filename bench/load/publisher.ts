@@ -6,7 +6,14 @@
  */
 import * as http from 'node:http';
 
-import { cpuSince, epochMs, PublisherConfig, PublisherResult, sendToParent, workerMain } from '../lib/ipc';
+import {
+  cpuSince,
+  epochMs,
+  PublisherConfig,
+  PublisherResult,
+  sendToParent,
+  workerMain,
+} from '../lib/ipc';
 import { Samples } from '../lib/stats';
 
 let cfg: PublisherConfig;
@@ -50,6 +57,7 @@ function publishOne(): Promise<void> {
         latencies.push(now - t);
       } else {
         failed++;
+        if (cfg.mode === 'permits') sendToParent({ ev: 'nack', pub: cfg.pub, seq: mySeq });
       }
       inFlight--;
       if (inFlight === 0) {
@@ -66,7 +74,8 @@ function publishOne(): Promise<void> {
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           const ok = status >= 200 && status < 300;
-          if (!ok) firstError ??= `${status} ${Buffer.concat(chunks).toString('utf8').slice(0, 200)}`;
+          if (!ok)
+            firstError ??= `${status} ${Buffer.concat(chunks).toString('utf8').slice(0, 200)}`;
           done(ok, String(status));
         });
       },

@@ -187,7 +187,7 @@ async function connectAll(): Promise<WsConnectedEvent> {
   };
 }
 
-function report(acked: AckedSeqs): WsReportEvent {
+function report(acked: AckedSeqs, light: boolean): WsReportEvent {
   let lost = 0;
   let matched = 0;
   let unique = 0;
@@ -211,7 +211,7 @@ function report(acked: AckedSeqs): WsReportEvent {
     duplicates,
     unacked: unique - matched,
     closedEarly,
-    latenciesMs: latencies.toArray(),
+    latenciesMs: light ? [] : latencies.toArray(),
     cpu: cpuSince(cpu0),
   };
 }
@@ -223,7 +223,7 @@ workerMain(async (msg) => {
       sendToParent(await connectAll());
       break;
     case 'report':
-      sendToParent(report(msg.acked as AckedSeqs));
+      sendToParent(report(msg.acked as AckedSeqs, msg.light === true));
       break;
     case 'close':
       for (const c of clients) c.ws.terminate();

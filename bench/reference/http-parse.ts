@@ -45,7 +45,10 @@ const server = http.createServer((req, res) => {
         status: 'accepted',
         error: null,
       }));
-      reply(res, 207, { results, summary: { total: results.length, accepted: results.length, rejected: 0 } });
+      reply(res, 207, {
+        results,
+        summary: { total: results.length, accepted: results.length, rejected: 0 },
+      });
       return;
     }
     reply(res, 201, { message_id: nextId(), topic: body.topic, timestamp });

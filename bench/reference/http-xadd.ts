@@ -55,7 +55,15 @@ async function handle(url: string | undefined, body: Incoming, res: http.ServerR
     });
     return;
   }
-  const id = await redis.xadd(streamKey(body.topic), 'MAXLEN', '~', MAXLEN, '*', 'm', record(body, timestamp));
+  const id = await redis.xadd(
+    streamKey(body.topic),
+    'MAXLEN',
+    '~',
+    MAXLEN,
+    '*',
+    'm',
+    record(body, timestamp),
+  );
   reply(res, 201, { message_id: id, topic: body.topic, timestamp });
 }
 

@@ -51,8 +51,10 @@ declare module 'autocannon' {
 
   function autocannon(
     opts: autocannon.Options,
-    cb?: (err: Error | null, result: autocannon.Result) => void,
+    cb: (err: Error | null, result: autocannon.Result) => void,
   ): autocannon.Instance;
+  /** Without a callback the instance is also a promise of the result. */
+  function autocannon(opts: autocannon.Options): autocannon.Instance & Promise<autocannon.Result>;
 
   export = autocannon;
 }
