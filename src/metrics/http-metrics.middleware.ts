@@ -9,6 +9,9 @@ type HttpLabels = 'method' | 'route' | 'status_code';
 /** Request count and duration by route template (not raw path: bounded cardinality). */
 @Injectable()
 export class HttpMetricsMiddleware implements NestMiddleware {
+  /** Bound label sets: prom-client would otherwise hash the label object on every request. */
+  private readonly series = new Map<string, { count: () => void; observe: (s: number) => void }>();
+
   constructor(
     @InjectMetric(METRICS.httpRequests) private readonly requests: Counter<HttpLabels>,
     @InjectMetric(METRICS.httpDuration) private readonly duration: Histogram<HttpLabels>,
@@ -18,14 +21,24 @@ export class HttpMetricsMiddleware implements NestMiddleware {
     const start = process.hrtime.bigint();
     response.once('finish', () => {
       const routePath = (request.route as { path?: unknown } | undefined)?.path;
-      const labels = {
-        method: request.method,
-        route: typeof routePath === 'string' ? `${request.baseUrl}${routePath}` : 'unmatched',
-        status_code: String(response.statusCode),
-      };
-      this.requests.inc(labels);
-      this.duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
+      const route = typeof routePath === 'string' ? `${request.baseUrl}${routePath}` : 'unmatched';
+      const series = this.seriesFor(request.method, route, response.statusCode);
+      series.count();
+      series.observe(Number(process.hrtime.bigint() - start) / 1e9);
     });
     next();
+  }
+
+  private seriesFor(method: string, route: string, status: number) {
+    const key = `${method} ${route} ${status}`;
+    let series = this.series.get(key);
+    if (!series) {
+      const labels = { method, route, status_code: String(status) };
+      const counter = this.requests.labels(labels);
+      const histogram = this.duration.labels(labels);
+      series = { count: () => counter.inc(), observe: (s: number) => histogram.observe(s) };
+      this.series.set(key, series);
+    }
+    return series;
   }
 }
