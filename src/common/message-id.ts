@@ -52,3 +52,24 @@ export function compareMessageIds(a: string, b: string): number {
 export function messageIdTime(id: string): number {
   return Number(id.slice(0, id.indexOf('-')));
 }
+
+/**
+ * Binary search over id-ordered `messages[from..]`: index of the first id greater than `id`
+ * (`orEqual`: greater than or equal), or `messages.length`.
+ */
+export function firstIndexAfter(
+  messages: ReadonlyArray<{ id: string }>,
+  from: number,
+  id: string,
+  orEqual = false,
+): number {
+  const bound = orEqual ? 0 : 1;
+  let lo = from;
+  let hi = messages.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareMessageIds(messages[mid].id, id) < bound) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

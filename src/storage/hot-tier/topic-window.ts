@@ -1,4 +1,4 @@
-import { compareMessageIds, messageIdTime } from '../../common/message-id';
+import { compareMessageIds, firstIndexAfter, messageIdTime } from '../../common/message-id';
 import { StoredMessage } from '../ports';
 
 export const STREAM_START = '0-0';
@@ -95,13 +95,6 @@ export class TopicWindow {
   }
 
   private firstAfter(id: string): number {
-    let lo = this.head;
-    let hi = this.messages.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareMessageIds(this.messages[mid].id, id) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return firstIndexAfter(this.messages, this.head, id);
   }
 }

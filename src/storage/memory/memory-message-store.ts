@@ -1,4 +1,4 @@
-import { compareMessageIds, messageIdTime } from '../../common/message-id';
+import { firstIndexAfter, messageIdTime } from '../../common/message-id';
 import { idempotencyMarkerTtlSeconds, MessageStore, NewMessage, StoredMessage } from '../ports';
 import { MemoryMessageBus } from './memory-message-bus';
 
@@ -53,14 +53,7 @@ class TopicLog {
 
   /** Index of the first live message with id > `id`. */
   firstAfter(id: string): number {
-    let lo = this.head;
-    let hi = this.messages.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareMessageIds(this.messages[mid].id, id) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return firstIndexAfter(this.messages, this.head, id);
   }
 }
 
@@ -119,17 +112,7 @@ export class MemoryMessageStore extends MessageStore {
     const now = this.clock();
     const out: StoredMessage[] = [];
     let i = log.messages.length - 1;
-    if (beforeId !== null) {
-      // first index with id >= beforeId, minus one
-      let lo = log.head;
-      let hi = log.messages.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (compareMessageIds(log.messages[mid].id, beforeId) < 0) lo = mid + 1;
-        else hi = mid;
-      }
-      i = lo - 1;
-    }
+    if (beforeId !== null) i = firstIndexAfter(log.messages, log.head, beforeId, true) - 1;
     for (; i >= log.head; i--) {
       const message = log.messages[i];
       if (message.expiresAt !== null && message.expiresAt <= now) continue;
