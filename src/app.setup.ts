@@ -1,6 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import { urlencoded } from 'express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
@@ -29,7 +30,8 @@ export function configureApp(app: NestExpressApplication, config: RelayConfig): 
   const limit = config.server.maxBodyBytes;
   app.use(bodyLimitMiddleware(limit));
   app.useBodyParser('json', { limit, type: ['application/json', 'application/*+json'] });
-  app.useBodyParser('urlencoded', { limit, extended: false });
+  // Only the OAuth2 password form is urlencoded; other routes skip that parser.
+  app.use('/auth/login', urlencoded({ limit, extended: false }));
   app.use(bodyErrorMiddleware);
   // No allow-list, no CORS: browsers on other origins are refused, and requests skip the middleware.
   if (config.server.allowedOrigins.length > 0) {

@@ -30,7 +30,10 @@ export class PollController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<PollResponseDto> {
     const abort = new AbortController();
-    response.once('close', () => abort.abort());
+    // Only a client that went away before its answer aborts (an AbortError per answer is costly).
+    response.once('close', () => {
+      if (!response.writableFinished) abort.abort();
+    });
     return this.polls.poll(
       user,
       {
