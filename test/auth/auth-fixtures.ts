@@ -2,22 +2,10 @@ import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { startApp, TestApp, TEST_ADMIN, TEST_JWT_SECRET } from '../support/app';
 import { http, HttpResult, login } from '../support/http';
 import { startValkeyServer, ValkeyServer } from '../support/valkey-server';
-import { valkeyStorageProviders } from '../../src/storage/valkey/valkey-storage.providers';
 
 export type Backend = 'memory' | 'valkey';
 
-/** True once the Valkey driver exists (until then its provider factory throws). */
-function valkeyDriverImplemented(): boolean {
-  try {
-    valkeyStorageProviders();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export const VALKEY_READY = valkeyDriverImplemented();
-export const BACKENDS: Backend[] = VALKEY_READY ? ['memory', 'valkey'] : ['memory'];
+export const BACKENDS: Backend[] = ['memory', 'valkey'];
 
 /** Limits off unless a test turns them on: these suites log in far more than 10 times a minute. */
 export const NO_LIMITS = {

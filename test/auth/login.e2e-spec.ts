@@ -14,15 +14,10 @@ import {
   rsJwt,
   TestUser,
   unique,
-  VALKEY_READY,
 } from './auth-fixtures';
 
 const REFRESH_TOKEN =
   /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.[A-Za-z0-9_-]{43}$/;
-
-if (!VALKEY_READY) {
-  it.todo('auth login suite on valkey (the valkey driver is not implemented yet)');
-}
 
 describe.each(BACKENDS)('login and access tokens (%s)', (backend) => {
   const cluster = new Cluster(backend);

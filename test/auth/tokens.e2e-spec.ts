@@ -12,12 +12,7 @@ import {
   refresh,
   registerUser,
   TestUser,
-  VALKEY_READY,
 } from './auth-fixtures';
-
-if (!VALKEY_READY) {
-  it.todo('auth token suite on valkey (the valkey driver is not implemented yet)');
-}
 
 describe.each(BACKENDS)('logout, refresh, revoke and sessions (%s)', (backend) => {
   const cluster = new Cluster(backend);

@@ -11,12 +11,7 @@ import {
   registerUser,
   TestUser,
   unique,
-  VALKEY_READY,
 } from './auth-fixtures';
-
-if (!VALKEY_READY) {
-  it.todo('user administration suite on valkey (the valkey driver is not implemented yet)');
-}
 
 // Every row has three cells: jest passes a `done` callback to a test taking more arguments.
 const ADMIN_ROUTES: Array<[string, string, unknown]> = [
