@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { DomainError, ForbiddenError, UnauthenticatedError } from '../common/errors';
+import { ForbiddenError, UnauthenticatedError } from '../common/errors';
 import { Permission, TokenStore, UserRecord } from '../storage/ports';
 import { UsersService } from '../users/users.service';
 import { AuthUser } from './auth-user';
@@ -62,11 +62,6 @@ export class TokenVerifier {
       exp: claims.exp,
     };
   }
-
-  /** Drops this instance's cached copy of a user (also happens on `user-changed` events). */
-  forget(userId: string): void {
-    this.users.forget(userId);
-  }
 }
 
 function checkClaims(raw: unknown): AccessTokenClaims {
@@ -87,10 +82,6 @@ function checkClaims(raw: unknown): AccessTokenClaims {
     (c.iat as number) <= now + CLOCK_SKEW_SECONDS;
   if (!valid) throw new UnauthenticatedError('Invalid or expired token', 'INVALID_TOKEN');
   return c as AccessTokenClaims;
-}
-
-export function isDomainError(error: unknown): error is DomainError {
-  return error instanceof DomainError;
 }
 
 export function claimsFor(user: UserRecord): {
