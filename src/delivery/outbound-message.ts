@@ -1,4 +1,5 @@
 import { StoredMessage } from '../storage/ports';
+import type { PollItemDto } from './poll/dto/poll-response.dto';
 
 /** The `message` frame of the WebSocket protocol (live and replay alike). */
 export interface MessageFrame {
@@ -21,12 +22,26 @@ export function toMessageFrame(message: StoredMessage): MessageFrame {
   };
 }
 
+/** One item of a long-poll answer (live, catch-up and resync alike). */
+export function toPollItem(message: StoredMessage): PollItemDto {
+  return {
+    type: 'message',
+    topic: message.topic,
+    message_id: message.id,
+    payload: message.payload,
+    timestamp: message.timestamp,
+    metadata: message.metadata ?? {},
+    stream_id: message.id,
+  };
+}
+
 /**
- * One message on its way to consumers. The WebSocket frame is serialised at most once, however
- * many sockets receive it.
+ * One message on its way to consumers. The WebSocket frame, and the long-poll answer that holds
+ * only this message, are each serialised at most once, however many consumers receive them.
  */
 export class OutboundMessage {
   private frame: Buffer | null = null;
+  private pollAnswer: Buffer | null = null;
 
   constructor(readonly message: StoredMessage) {}
 
@@ -45,5 +60,17 @@ export class OutboundMessage {
   wsFrame(): Buffer {
     this.frame ??= Buffer.from(JSON.stringify(toMessageFrame(this.message)));
     return this.frame;
+  }
+
+  /**
+   * The body of a long-poll answer made of this message alone (`{messages: [item], has_more:
+   * false}`): the same bytes `JSON.stringify` gives for that answer, shared by every poll this
+   * message releases.
+   */
+  pollBody(): Buffer {
+    this.pollAnswer ??= Buffer.from(
+      JSON.stringify({ messages: [toPollItem(this.message)], has_more: false }),
+    );
+    return this.pollAnswer;
   }
 }

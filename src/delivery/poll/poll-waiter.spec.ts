@@ -52,7 +52,7 @@ describe('PollWaiter', () => {
 
   it('answers on the first live message (and what arrives in the same tick)', async () => {
     sut.lanes[0].caughtUp([]);
-    const waiting = sut.wait(10_000, new AbortController().signal);
+    const waiting = sut.wait(10_000);
     sut.lanes[1].onMessage(live('b', 7));
     sut.lanes[0].onMessage(live('a', 8));
     await waiting;
@@ -63,15 +63,91 @@ describe('PollWaiter', () => {
     expect(sut.lanes[1].onMessage(live('b', 9))).toBe(false); // finished: no more taken
   });
 
-  it('times out empty, and ends early when aborted', async () => {
+  it('times out empty, and ends early when the client goes away', async () => {
     sut.lanes[0].caughtUp([]);
-    await sut.wait(10, new AbortController().signal);
+    await sut.wait(10);
     expect(sut.response()).toEqual({ messages: [], has_more: false });
+    expect(sut.body().toString()).toBe('{"messages":[],"has_more":false}');
+    expect(sut.abandoned).toBe(false);
+
+    const other = new PollWaiter(
+      user,
+      ['a'],
+      new Map(),
+      3,
+      access as unknown as AccessCheck,
+      async () => undefined,
+    );
+    const waiting = other.wait(10_000);
+    other.abandon();
+    await waiting;
+    expect(other.abandoned).toBe(true);
+    expect(other.lanes[0].onMessage(live('a', 1))).toBe(false);
+
+    const early = new PollWaiter(
+      user,
+      ['a'],
+      new Map(),
+      3,
+      access as unknown as AccessCheck,
+      async () => undefined,
+    );
+    early.abandon(); // gone during the catch-up read
+    await early.wait(10_000);
+    expect(early.abandoned).toBe(true);
+  });
+
+  it('serialises its answer as JSON.stringify(response()) would, sharing one live message', async () => {
+    const waiters = [1, 2].map(
+      () =>
+        new PollWaiter(
+          user,
+          ['a', 'b'],
+          new Map(),
+          3,
+          access as unknown as AccessCheck,
+          async () => undefined,
+        ),
+    );
+    const waiting = waiters.map((w) => w.wait(10_000));
+    const message = live('b', 5);
+    for (const w of waiters) w.lanes[1].onMessage(message);
+    await Promise.all(waiting);
+    const [first, second] = waiters.map((w) => w.body());
+    expect(first).toBe(second); // the same bytes, serialised once
+    expect(first.toString()).toBe(JSON.stringify(waiters[0].response()));
+
+    // More than one item, or a page cut short: serialised for this poll alone.
+    sut.lanes[0].caughtUp([msg('a', 2), msg('a', 3), msg('a', 4), msg('a', 5)]);
+    expect(sut.body().toString()).toBe(JSON.stringify(sut.response()));
+    expect(JSON.parse(sut.body().toString())).toMatchObject({ has_more: true });
+  });
+
+  it('answers every poll a message releases on one later turn', async () => {
+    const waiters = Array.from(
+      { length: 3 },
+      () =>
+        new PollWaiter(
+          user,
+          ['a'],
+          new Map(),
+          3,
+          access as unknown as AccessCheck,
+          async () => undefined,
+        ),
+    );
+    const waiting = waiters.map((w) => w.wait(10_000));
+    const message = live('a', 9);
+    for (const w of waiters) w.lanes[0].onMessage(message);
+    expect(waiters.map((w) => w.finished)).toEqual([false, false, false]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(waiters.map((w) => w.finished)).toEqual([true, true, true]);
+    await Promise.all(waiting);
   });
 
   it('fails with 404 when a waited-on topic is deleted, and 401 on its token being revoked', async () => {
     sut.lanes[0].caughtUp([]);
-    const waiting = sut.wait(10_000, new AbortController().signal);
+    const waiting = sut.wait(10_000);
     sut.topicDeleted('b');
     await waiting;
     expect(() => sut.response()).toThrow(
@@ -88,7 +164,7 @@ describe('PollWaiter', () => {
     );
     other.tokenRevoked('someone-else');
     other.tokenRevoked('j1');
-    await other.wait(10_000, new AbortController().signal);
+    await other.wait(10_000);
     expect(() => other.response()).toThrow(
       expect.objectContaining({ status: 401, code: 'TOKEN_REVOKED' }),
     );

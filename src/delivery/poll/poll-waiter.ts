@@ -4,13 +4,19 @@ import { compareMessageIds } from '../../common/message-id';
 import { StoredMessage } from '../../storage/ports';
 import { AccessCheck } from '../access-check';
 import { Consumer, FanoutListener } from '../consumer';
-import { OutboundMessage } from '../outbound-message';
+import { OutboundMessage, toPollItem } from '../outbound-message';
 import { PollItemDto, PollResponseDto } from './dto/poll-response.dto';
 
 interface Collected {
   message: StoredMessage;
+  /** Delivered live (counted in the latency metric). */
   live: boolean;
+  /** The fan-out's wrapper when the message came through it: its answer is serialised once. */
+  outbound: OutboundMessage | null;
 }
+
+/** `{"messages":[],"has_more":false}`: the answer of a poll that timed out or was drained empty. */
+const EMPTY_BODY = Buffer.from(JSON.stringify({ messages: [], has_more: false }));
 
 /**
  * One topic of a waiting poll. Registered with the fan-out before the catch-up read; live
@@ -46,7 +52,7 @@ export class PollLane implements FanoutListener {
       else this.pending.push(message);
       return false;
     }
-    return this.take(message.message, true);
+    return this.take(message.message, true, message);
   }
 
   onResync(): void {
@@ -61,17 +67,17 @@ export class PollLane implements FanoutListener {
     this.pending = null;
     if (this.truncated) return; // the client comes back with `since` for the rest
     for (const message of pending) {
-      if (!message.isExpired(Date.now())) this.take(message.message, false);
+      if (!message.isExpired(Date.now())) this.take(message.message, false, message);
     }
   }
 
-  take(message: StoredMessage, live: boolean): boolean {
+  take(message: StoredMessage, live: boolean, outbound: OutboundMessage | null = null): boolean {
     if (this.cursor !== null && compareMessageIds(message.id, this.cursor) <= 0) return false;
     if (this.items.length >= this.waiter.batchSize) {
       this.truncated = true;
       return false;
     }
-    this.items.push({ message, live });
+    this.items.push({ message, live, outbound });
     this.cursor = message.id;
     if (live) this.waiter.notify();
     return true;
@@ -79,6 +85,24 @@ export class PollLane implements FanoutListener {
 }
 
 type State = 'preparing' | 'waiting' | 'finished';
+
+/**
+ * Waiters woken by a live message, answered together on the next turn of the event loop: one
+ * immediate for every waiter that a publish (or a burst published together) releases.
+ */
+let wakeQueue: PollWaiter[] = [];
+let wakeScheduled = false;
+
+function wakeQueued(): void {
+  const due = wakeQueue;
+  wakeQueue = [];
+  wakeScheduled = false;
+  for (const waiter of due) waiter.finish();
+}
+
+function expire(waiter: PollWaiter): void {
+  waiter.finish();
+}
 
 /**
  * A long-poll request while it waits. It answers at the first live message (plus whatever
@@ -92,7 +116,8 @@ export class PollWaiter implements Consumer {
   private failure: Error | null = null;
   private wake: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private wakeScheduled = false;
+  private woken = false;
+  private gone = false;
 
   constructor(
     private currentUser: AuthUser,
@@ -113,30 +138,38 @@ export class PollWaiter implements Consumer {
     return this.state === 'finished';
   }
 
+  /** The client went away before its answer: there is nobody to answer. */
+  get abandoned(): boolean {
+    return this.gone;
+  }
+
   hasItems(): boolean {
     return this.lanes.some((lane) => lane.items.length > 0);
   }
 
-  /** Waits for the first live message, unless something is already collected or it failed. */
-  wait(timeoutMs: number, signal: AbortSignal): Promise<void> {
+  /** Waits for the first live message, unless something is already collected or it ended. */
+  wait(timeoutMs: number): Promise<void> {
     if (this.state !== 'preparing') return Promise.resolve();
-    if (this.hasItems() || signal.aborted) {
+    if (this.hasItems()) {
       this.finish();
       return Promise.resolve();
     }
     this.state = 'waiting';
     return new Promise<void>((resolve) => {
       this.wake = resolve;
-      this.timer = setTimeout(() => this.finish(), timeoutMs);
-      signal.addEventListener('abort', () => this.finish(), { once: true });
+      this.timer = setTimeout(expire, timeoutMs, this);
     });
   }
 
   notify(): void {
-    if (this.state !== 'waiting' || this.wakeScheduled) return;
+    if (this.state !== 'waiting' || this.woken) return;
     // Answer on the next turn so that a burst published together is returned together.
-    this.wakeScheduled = true;
-    setImmediate(() => this.finish());
+    this.woken = true;
+    wakeQueue.push(this);
+    if (!wakeScheduled) {
+      wakeScheduled = true;
+      setImmediate(wakeQueued);
+    }
   }
 
   finish(): void {
@@ -146,6 +179,13 @@ export class PollWaiter implements Consumer {
     this.timer = null;
     this.wake?.();
     this.wake = null;
+  }
+
+  /** The client closed its connection before the answer. */
+  abandon(): void {
+    if (this.state === 'finished') return;
+    this.gone = true;
+    this.finish();
   }
 
   fail(error: unknown): void {
@@ -162,6 +202,25 @@ export class PollWaiter implements Consumer {
       for (const { message } of lane.items) messages.push(toPollItem(message));
     }
     return { messages, has_more: this.lanes.some((lane) => lane.truncated) };
+  }
+
+  /**
+   * The answer serialised as `JSON.stringify(response())` would; throws like `response()`. The
+   * common answers share their bytes: one message that came through the fan-out (serialised once
+   * for every poll it releases), and the empty answer.
+   */
+  body(): Buffer {
+    if (this.failure !== null) throw this.failure;
+    let sole: Collected | null = null;
+    let count = 0;
+    for (const lane of this.lanes) {
+      if (lane.truncated) return Buffer.from(JSON.stringify(this.response()));
+      count += lane.items.length;
+      if (lane.items.length > 0) sole = lane.items[0];
+    }
+    if (count === 0) return EMPTY_BODY;
+    if (count === 1 && sole?.outbound) return sole.outbound.pollBody();
+    return Buffer.from(JSON.stringify(this.response()));
   }
 
   resync(lane: PollLane): void {
@@ -211,18 +270,6 @@ export class PollWaiter implements Consumer {
       this.fail(error); // fail closed
     }
   }
-}
-
-export function toPollItem(message: StoredMessage): PollItemDto {
-  return {
-    type: 'message',
-    topic: message.topic,
-    message_id: message.id,
-    payload: message.payload,
-    timestamp: message.timestamp,
-    metadata: message.metadata ?? {},
-    stream_id: message.id,
-  };
 }
 
 /** Ids of the live-delivered items (for the latency metric). */

@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, OnModuleDestroy } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
 import { AuthUser, hasPermission } from '../../auth/auth-user';
 import {
   RequestValidationError,
@@ -14,7 +15,7 @@ import { DeliveryControl } from '../delivery-control';
 import { ShuttingDownError } from '../delivery-errors';
 import { DeliveryMetrics } from '../delivery-metrics';
 import { Fanout } from '../fanout';
-import { PollResponseDto, PollStatsDto } from './dto/poll-response.dto';
+import { PollStatsDto } from './dto/poll-response.dto';
 import { liveItems, PollLane, PollWaiter } from './poll-waiter';
 
 export interface PollRequest {
@@ -23,10 +24,24 @@ export interface PollRequest {
   timeoutSeconds: number;
 }
 
+/** The caller's connection, watched only to end the wait when the client goes away. */
+export type PollClient = Pick<ServerResponse, 'destroyed' | 'writableFinished' | 'on'>;
+
+/** The waiting poll of each client that may still go away. */
+const waiterOf = new WeakMap<PollClient, PollWaiter>();
+
+/** `close` listener shared by every waiting poll: a client that goes away ends its wait. */
+function onClientClose(this: PollClient): void {
+  if (!this.writableFinished) waiterOf.get(this)?.abandon();
+}
+
 /**
  * Long-poll: register a waiter on every topic, then catch up from the store after `since`, then
  * wait for the first live message or the timeout. Registering first means nothing published
  * during the catch-up read is lost.
+ *
+ * The answer is the serialised 200 body: waiters released by one message share one buffer. Null
+ * when the client went away (nothing to write).
  */
 @Injectable()
 export class PollService implements OnModuleDestroy, BeforeApplicationShutdown {
@@ -43,7 +58,7 @@ export class PollService implements OnModuleDestroy, BeforeApplicationShutdown {
     private readonly config: RelayConfig,
   ) {}
 
-  async poll(user: AuthUser, request: PollRequest, signal: AbortSignal): Promise<PollResponseDto> {
+  async poll(user: AuthUser, request: PollRequest, client: PollClient): Promise<Buffer | null> {
     if (this.draining) throw new ShuttingDownError();
     const { pollMaxTopics, pollMaxWaitersPerUser, pollMaxWaiters, pollBatchSize } =
       this.config.limits;
@@ -74,6 +89,11 @@ export class PollService implements OnModuleDestroy, BeforeApplicationShutdown {
     this.waiters.add(waiter);
     this.registry.add(waiter);
     this.metrics.pollStarted();
+    if (client.destroyed) waiter.abandon();
+    else {
+      waiterOf.set(client, waiter);
+      client.on('close', onClientClose);
+    }
     try {
       const seq = this.control.seq;
       await this.requireReadable(user, topics);
@@ -81,12 +101,14 @@ export class PollService implements OnModuleDestroy, BeforeApplicationShutdown {
       // An access change may have raced the check above: check again with fresh data.
       if (this.control.seq !== seq) await this.requireReadable(waiter.user, topics);
       await Promise.all(waiter.lanes.map((lane) => this.catchUp(lane)));
-      await waiter.wait(request.timeoutSeconds * 1000, signal);
-      const response = waiter.response();
+      await waiter.wait(request.timeoutSeconds * 1000);
+      if (waiter.abandoned) return null;
+      const body = waiter.body();
       this.count(waiter);
-      return response;
+      return body;
     } finally {
       waiter.finish();
+      waiterOf.delete(client);
       for (const lane of waiter.lanes) this.fanout.remove(lane.topic, lane);
       this.registry.remove(waiter);
       this.waiters.delete(waiter);
