@@ -8,6 +8,7 @@ import { RelayValidationPipe } from './common/pipes/relay-validation.pipe';
 import { RelayConfig } from './config/relay-config';
 import { RelayConfigModule } from './config/relay-config.module';
 import { DeliveryModule } from './delivery/delivery.module';
+import { FastPathModule } from './fast-path/fast-path.module';
 import { HealthModule } from './health/health.module';
 import { loggerOptions } from './logger';
 import { MessagesModule } from './messages/messages.module';
@@ -26,6 +27,7 @@ export class AppModule implements NestModule {
         RelayConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerOptions(config)),
         MetricsModule.forRoot(),
+        FastPathModule,
         StorageModule.forRoot(config),
         HealthModule,
         UsersModule,

@@ -8,6 +8,7 @@ import { UsersModule } from '../users/users.module';
 import { AccessGuard } from './access.guard';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { BearerAuth } from './bearer-auth';
 import { JwtStrategy } from './jwt.strategy';
 import { RefreshTokensService } from './refresh-tokens.service';
 import { JWT_ALGORITHM, TokenVerifier } from './token-verifier';
@@ -31,9 +32,10 @@ import { JWT_ALGORITHM, TokenVerifier } from './token-verifier';
     AuthService,
     RefreshTokensService,
     TokenVerifier,
+    BearerAuth,
     JwtStrategy,
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [AuthService, TokenVerifier],
+  exports: [AuthService, TokenVerifier, BearerAuth],
 })
 export class AuthModule {}

@@ -150,4 +150,29 @@ describe('TokenVerifier', () => {
     expect((await pending).permissions).toEqual(['read']);
     expect((await sut.verify(hs(claims()))).permissions).toEqual(['write']);
   });
+
+  describe('remembered signatures', () => {
+    afterEach(() => jest.useRealTimers());
+
+    it('still refuses a token once it expires, and once it is deny-listed', async () => {
+      const token = hs(claims({ exp: Math.floor(Date.now() / 1000) + 2 }));
+      await expect(sut.verify(token)).resolves.toMatchObject({ userId: alice.userId });
+      jest.useFakeTimers({ now: Date.now() + 3_000, doNotFake: ['nextTick', 'setImmediate'] });
+      await expect(sut.verify(token)).rejects.toMatchObject({ status: 401, code: 'INVALID_TOKEN' });
+      jest.useRealTimers();
+
+      const other = hs(claims({ jti: 'b'.repeat(32) }));
+      await sut.verify(other);
+      await tokens.denyAccessToken('b'.repeat(32), 60);
+      await expect(sut.verify(other)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
+    });
+
+    it('verifies each distinct token string: a tampered copy of a known token is refused', async () => {
+      const token = hs(claims());
+      await sut.verify(token);
+      const [head, , signature] = token.split('.');
+      const forged = `${head}.${b64url(claims({ sub: 'someone-else' }))}.${signature}`;
+      await expect(sut.verify(forged)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    });
+  });
 });

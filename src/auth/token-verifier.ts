@@ -17,6 +17,8 @@ export interface AccessTokenClaims {
 
 export const JWT_ALGORITHM = 'HS256';
 const CLOCK_SKEW_SECONDS = 60;
+/** Signature checks remembered per token string (an HMAC each otherwise). */
+const VERIFIED_TOKENS_MAX = 10_000;
 
 /**
  * The one token check shared by the HTTP guard and the WebSocket handshake: signature (HS256
@@ -25,6 +27,8 @@ const CLOCK_SKEW_SECONDS = 60;
  */
 @Injectable()
 export class TokenVerifier {
+  private readonly verified = new Map<string, object>();
+
   constructor(
     private readonly jwt: JwtService,
     private readonly tokens: TokenStore,
@@ -36,13 +40,29 @@ export class TokenVerifier {
    * expired, revoked token or a deleted user, `ForbiddenError` (403) for an inactive user.
    */
   async verify(token: string): Promise<AuthUser> {
-    let claims: unknown;
+    return this.resolve(this.signedClaims(token));
+  }
+
+  /**
+   * The claims of a token whose signature checks out. A token string always verifies the same way
+   * under one key, so the answer is remembered (bounded); expiry, the deny-list and the user are
+   * still checked on every call by `resolve`.
+   */
+  private signedClaims(token: string): object {
+    const known = this.verified.get(token);
+    if (known) return known;
+    let claims: object;
     try {
-      claims = await this.jwt.verifyAsync<object>(token, { algorithms: [JWT_ALGORITHM] });
+      claims = this.jwt.verify<object>(token, { algorithms: [JWT_ALGORITHM] });
     } catch {
       throw new UnauthenticatedError('Invalid or expired token', 'INVALID_TOKEN');
     }
-    return this.resolve(claims);
+    if (this.verified.size >= VERIFIED_TOKENS_MAX) {
+      const oldest = this.verified.keys().next();
+      if (!oldest.done) this.verified.delete(oldest.value);
+    }
+    this.verified.set(token, claims);
+    return claims;
   }
 
   /** Checks claims whose signature and expiry were already verified (passport-jwt). */

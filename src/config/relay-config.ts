@@ -13,6 +13,7 @@ export class RelayConfig {
     trustedHosts: string[];
     trustProxy: boolean;
     maxBodyBytes: number;
+    fastPath: boolean;
     shutdownGrace: number;
     allowInsecureDefaults: boolean;
   };

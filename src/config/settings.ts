@@ -90,6 +90,13 @@ export const SETTINGS: readonly SettingSpec[] = [
     doc: 'Largest accepted HTTP request body, chunked or not (413 above).',
   },
   {
+    path: 'server.fast_path',
+    type: 'bool',
+    default: true,
+    env: ['PULSAR_FAST_PATH'],
+    doc: 'Serve plain JSON publishes (`POST /api/v1/messages`, `/bulk`) below the Express router: same checks and answers, several times the throughput. Off: every request goes through Express.',
+  },
+  {
     path: 'server.shutdown_grace',
     type: 'duration',
     default: 10,

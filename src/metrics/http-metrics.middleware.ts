@@ -22,11 +22,16 @@ export class HttpMetricsMiddleware implements NestMiddleware {
     response.once('finish', () => {
       const routePath = (request.route as { path?: unknown } | undefined)?.path;
       const route = typeof routePath === 'string' ? `${request.baseUrl}${routePath}` : 'unmatched';
-      const series = this.seriesFor(request.method, route, response.statusCode);
-      series.count();
-      series.observe(Number(process.hrtime.bigint() - start) / 1e9);
+      this.record(request.method, route, response.statusCode, start);
     });
     next();
+  }
+
+  /** One finished request; `start` from `process.hrtime.bigint()`. Also used by the fast path. */
+  record(method: string, route: string, status: number, start: bigint): void {
+    const series = this.seriesFor(method, route, status);
+    series.count();
+    series.observe(Number(process.hrtime.bigint() - start) / 1e9);
   }
 
   private seriesFor(method: string, route: string, status: number) {

@@ -1,15 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import { DomainError, RequestValidationError, ValidationIssue } from '../errors';
 import { ErrorCounter } from './error-counter';
 import { allowedMethods } from './route-index';
-
-interface ErrorBody {
-  status: number;
-  body: { detail: string | ValidationIssue[]; code: string };
-  headers: Record<string, string>;
-}
+import { internalError, renderDomainError, RenderedError } from './render-error';
 
 const STATUS_CODES: Record<number, string> = {
   400: 'BAD_REQUEST',
@@ -50,30 +44,18 @@ export class HttpErrorFilter implements ExceptionFilter {
     response.status(rendered.status).json(rendered.body);
   }
 
-  private render(exception: unknown, request: Request): ErrorBody {
-    if (exception instanceof RequestValidationError) {
-      return { status: 422, body: { detail: exception.issues, code: exception.code }, headers: {} };
-    }
-    if (exception instanceof DomainError) {
-      return {
-        status: exception.status,
-        body: { detail: exception.detail, code: exception.code },
-        headers: { ...exception.headers },
-      };
-    }
+  private render(exception: unknown, request: Request): RenderedError {
+    const known = renderDomainError(exception);
+    if (known) return known;
     if (exception instanceof HttpException) return this.renderHttpException(exception, request);
     this.logger.error(
       { err: exception, reqId: (request as Request & { id?: unknown }).id },
       'Unhandled error',
     );
-    return {
-      status: 500,
-      body: { detail: 'Internal Server Error', code: 'INTERNAL_ERROR' },
-      headers: {},
-    };
+    return internalError();
   }
 
-  private renderHttpException(exception: HttpException, request: Request): ErrorBody {
+  private renderHttpException(exception: HttpException, request: Request): RenderedError {
     const status = exception.getStatus();
     if (status === 404 && exception.message.startsWith('Cannot ')) {
       const methods = allowedMethods(this.adapterHost, request.path);
