@@ -14,22 +14,23 @@ function issuesOf(fn: () => unknown): unknown[] {
 }
 
 describe('parsePublishBody', () => {
-  it('builds the message to store, metadata defaulting to {}', () => {
+  it('builds the message to store, metadata defaulting to {}, with the payload JSON kept', () => {
     expect(parsePublishBody({ topic: 'a-b_1', payload: { x: 1 }, extra: true }, limits)).toEqual({
       topic: 'a-b_1',
       payload: { x: 1 },
       metadata: {},
       ttl: undefined,
+      payloadJson: '{"x":1}',
     });
     expect(
       parsePublishBody({ topic: 't', payload: {}, metadata: { k: 'v' }, ttl: 5 }, limits),
-    ).toEqual({ topic: 't', payload: {}, metadata: { k: 'v' }, ttl: 5 });
+    ).toEqual({ topic: 't', payload: {}, metadata: { k: 'v' }, ttl: 5, payloadJson: '{}' });
   });
 
   it('treats null metadata and ttl as absent', () => {
     expect(
       parsePublishBody({ topic: 't', payload: {}, metadata: null, ttl: null }, limits),
-    ).toEqual({ topic: 't', payload: {}, metadata: {}, ttl: undefined });
+    ).toEqual({ topic: 't', payload: {}, metadata: {}, ttl: undefined, payloadJson: '{}' });
   });
 
   it('reports every problem at once, with pydantic-style locations', () => {

@@ -115,26 +115,26 @@ function readMessage(
   };
 }
 
-/** Bytes of the JSON of payload and metadata, the quantity `max_message_size` bounds. */
-export function messageSize(message: NewMessage): number {
-  const size = Buffer.byteLength(JSON.stringify(message.payload));
-  return hasKeys(message.metadata)
-    ? size + Buffer.byteLength(JSON.stringify(message.metadata))
-    : size;
-}
-
 function hasKeys(value: object): boolean {
   for (const _key in value) return true;
   return false;
 }
 
+/**
+ * `max_message_size` bounds the bytes of the JSON of payload and metadata. The payload's JSON is
+ * kept on the message (`payloadJson`), so that a driver storing JSON does not serialise it again.
+ */
 function checkSize(message: NewMessage, limits: PublishLimits, index?: number): void {
-  if (messageSize(message) > limits.maxMessageSize) {
+  const payloadJson = JSON.stringify(message.payload);
+  let size = Buffer.byteLength(payloadJson);
+  if (hasKeys(message.metadata)) size += Buffer.byteLength(JSON.stringify(message.metadata));
+  if (size > limits.maxMessageSize) {
     const which = index === undefined ? 'Message' : `Message at index ${index}`;
     throw new PayloadTooLargeError(
       `${which} exceeds the maximum message size of ${limits.maxMessageSize} bytes`,
     );
   }
+  message.payloadJson = payloadJson;
 }
 
 /** `POST /api/v1/messages` body ⇒ the message to store; 422 (all issues) or 413. */

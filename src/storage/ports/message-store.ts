@@ -41,6 +41,11 @@ export interface NewMessage {
    * then finds the message's id.
    */
   idempotencyMarker?: string;
+  /**
+   * Internal: `JSON.stringify(payload)` when the caller already computed it (the size check), so
+   * that a driver storing JSON need not serialise the payload again. Must match `payload`.
+   */
+  payloadJson?: string;
 }
 
 /**

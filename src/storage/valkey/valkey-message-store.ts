@@ -232,7 +232,7 @@ export class ValkeyMessageStore extends MessageStore {
         markerKey = scriptKeys.push(keys.idempotencyMarker(topic, input.idempotencyMarker));
       }
       args.push(
-        JSON.stringify(input.payload),
+        input.payloadJson ?? JSON.stringify(input.payload),
         hasMetadata ? JSON.stringify(input.metadata) : '',
         input.ttl ? String(input.ttl) : '',
         markerKey,
