@@ -8,7 +8,7 @@ import {
   NotFoundError,
   UnauthenticatedError,
 } from '../common/errors';
-import { MessageBus, TokenStore, UserRecord } from '../storage/ports';
+import { UserRecord } from '../storage/ports';
 import { UsersService } from '../users/users.service';
 import { AuthUser } from './auth-user';
 import { SessionDto } from './dto/session.dto';
@@ -18,7 +18,7 @@ import {
   parseRefreshToken,
   RefreshTokensService,
 } from './refresh-tokens.service';
-import { claimsFor } from './token-verifier';
+import { claimsFor, TokenVerifier } from './token-verifier';
 
 const PASSWORD_LOGIN_HINT = 'password-login';
 
@@ -30,8 +30,7 @@ export class AuthService {
   constructor(
     private readonly users: UsersService,
     private readonly refreshTokens: RefreshTokensService,
-    private readonly tokens: TokenStore,
-    private readonly bus: MessageBus,
+    private readonly verifier: TokenVerifier,
     private readonly jwt: JwtService,
     private readonly config: RelayConfig,
   ) {}
@@ -104,12 +103,7 @@ export class AuthService {
   async logout(caller: AuthUser): Promise<void> {
     if (!caller.jti) return;
     const ttl = Math.max(1, caller.exp - Math.floor(Date.now() / 1000));
-    await this.tokens.denyAccessToken(caller.jti, ttl);
-    await this.bus.publishControl({
-      kind: 'token-revoked',
-      jti: caller.jti,
-      userId: caller.userId,
-    });
+    await this.verifier.revoke(caller.jti, caller.userId, ttl);
   }
 
   async listSessions(caller: AuthUser): Promise<SessionDto[]> {

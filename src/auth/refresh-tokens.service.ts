@@ -1,13 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { RelayConfig } from '../config/relay-config';
-import {
-  KeyValueStore,
-  MessageBus,
-  RefreshTokenRecord,
-  RevokeReason,
-  TokenStore,
-} from '../storage/ports';
+import { KeyValueStore, RefreshTokenRecord, RevokeReason, TokenStore } from '../storage/ports';
+import { TokenVerifier } from './token-verifier';
 
 /** An access token as far as revocation needs to know it. */
 export interface IssuedAccessToken {
@@ -52,7 +47,7 @@ export class RefreshTokensService {
   constructor(
     private readonly tokens: TokenStore,
     private readonly kv: KeyValueStore,
-    private readonly bus: MessageBus,
+    private readonly verifier: TokenVerifier,
     private readonly config: RelayConfig,
   ) {}
 
@@ -185,12 +180,7 @@ export class RefreshTokensService {
       const access = JSON.parse(stored) as IssuedAccessToken;
       const ttl = access.exp - Math.floor(now / 1000);
       if (ttl <= 0) continue;
-      await this.tokens.denyAccessToken(access.jti, ttl);
-      await this.bus.publishControl({
-        kind: 'token-revoked',
-        jti: access.jti,
-        userId: record.userId,
-      });
+      await this.verifier.revoke(access.jti, record.userId, ttl);
     }
   }
 }

@@ -68,7 +68,7 @@ describe('TokenVerifier', () => {
       signOptions: { algorithm: JWT_ALGORITHM },
       verifyOptions: { algorithms: [JWT_ALGORITHM] },
     });
-    sut = new TokenVerifier(jwt, tokens, users);
+    sut = new TokenVerifier(jwt, tokens, users, bus, config);
     alice = await users.create({
       username: 'alice',
       password: 'password-123',
@@ -163,8 +163,33 @@ describe('TokenVerifier', () => {
 
       const other = hs(claims({ jti: 'b'.repeat(32) }));
       await sut.verify(other);
-      await tokens.denyAccessToken('b'.repeat(32), 60);
+      await sut.revoke('b'.repeat(32), alice.userId, 60);
       await expect(sut.verify(other)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
+    });
+
+    it('drops a token revoked on another instance when its event arrives', async () => {
+      const token = hs(claims({ jti: 'c'.repeat(32) }));
+      const denied = jest.spyOn(tokens, 'isAccessTokenDenied');
+      await sut.verify(token);
+      await sut.verify(token);
+      expect(denied).toHaveBeenCalledTimes(1); // remembered: no storage read per request
+      // Another instance writes the deny-list entry, then announces it.
+      await tokens.denyAccessToken('c'.repeat(32), 60);
+      await bus.publishControl({
+        kind: 'token-revoked',
+        jti: 'c'.repeat(32),
+        userId: alice.userId,
+      });
+      await expect(sut.verify(token)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
+    });
+
+    it('asks storage again after auth.user_cache_ttl, so a lost event costs at most that long', async () => {
+      const token = hs(claims({ jti: 'd'.repeat(32) }));
+      await sut.verify(token);
+      await tokens.denyAccessToken('d'.repeat(32), 600); // no event
+      await expect(sut.verify(token)).resolves.toMatchObject({ userId: alice.userId });
+      jest.useFakeTimers({ now: Date.now() + 301_000, doNotFake: ['nextTick', 'setImmediate'] });
+      await expect(sut.verify(token)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
     });
 
     it('verifies each distinct token string: a tampered copy of a known token is refused', async () => {

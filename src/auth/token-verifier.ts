@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { ForbiddenError, UnauthenticatedError } from '../common/errors';
-import { Permission, TokenStore, UserRecord } from '../storage/ports';
+import { RelayConfig } from '../config/relay-config';
+import { MessageBus, Permission, TokenStore, UserRecord } from '../storage/ports';
 import { UsersService } from '../users/users.service';
 import { AuthUser } from './auth-user';
 
@@ -17,8 +18,8 @@ export interface AccessTokenClaims {
 
 export const JWT_ALGORITHM = 'HS256';
 const CLOCK_SKEW_SECONDS = 60;
-/** Signature checks remembered per token string (an HMAC each otherwise). */
-const VERIFIED_TOKENS_MAX = 10_000;
+/** Tokens remembered (signature checked; not deny-listed) per instance. */
+const REMEMBERED_MAX = 10_000;
 
 /**
  * The one token check shared by the HTTP guard and the WebSocket handshake: signature (HS256
@@ -28,12 +29,42 @@ const VERIFIED_TOKENS_MAX = 10_000;
 @Injectable()
 export class TokenVerifier {
   private readonly verified = new Map<string, object>();
+  /**
+   * Tokens found not deny-listed, until when (epoch ms): a storage round trip per request
+   * otherwise. Like the user cache: at most `auth.user_cache_ttl` old, dropped on every instance
+   * by the `token-revoked` event and on bus resync, and at once here by `revoke`.
+   */
+  private readonly notRevoked = new Map<string, number>();
+  private revocations = 0;
+  private readonly notRevokedTtlMs: number;
 
   constructor(
     private readonly jwt: JwtService,
     private readonly tokens: TokenStore,
     private readonly users: UsersService,
-  ) {}
+    private readonly bus: MessageBus,
+    config: RelayConfig,
+  ) {
+    this.notRevokedTtlMs = config.auth.userCacheTtl * 1000;
+    bus.onControl((event) => {
+      if (event.kind === 'token-revoked') this.forgetToken(event.jti);
+    });
+    bus.onResync(() => {
+      this.revocations++;
+      this.notRevoked.clear();
+    });
+  }
+
+  /**
+   * Revokes an access token everywhere: deny-listed until it expires (`ttlSeconds`), no longer
+   * trusted here at once, and announced (other instances drop it, live sockets close).
+   */
+  async revoke(jti: string, userId: string, ttlSeconds: number): Promise<void> {
+    this.forgetToken(jti);
+    await this.tokens.denyAccessToken(jti, ttlSeconds);
+    this.forgetToken(jti); // a check that read storage before the write may have cached it
+    await this.bus.publishControl({ kind: 'token-revoked', jti, userId });
+  }
 
   /**
    * Verifies a raw JWT (WebSocket handshake). Throws `UnauthenticatedError` (401) for a bad,
@@ -41,6 +72,27 @@ export class TokenVerifier {
    */
   async verify(token: string): Promise<AuthUser> {
     return this.resolve(this.signedClaims(token));
+  }
+
+  private async isDenied(jti: string): Promise<boolean> {
+    const until = this.notRevoked.get(jti);
+    if (until !== undefined && until > Date.now()) return false;
+    const revocations = this.revocations;
+    const denied = await this.tokens.isAccessTokenDenied(jti);
+    if (!denied && this.notRevokedTtlMs > 0 && revocations === this.revocations) {
+      this.notRevoked.delete(jti);
+      if (this.notRevoked.size >= REMEMBERED_MAX) {
+        const oldest = this.notRevoked.keys().next();
+        if (!oldest.done) this.notRevoked.delete(oldest.value);
+      }
+      this.notRevoked.set(jti, Date.now() + this.notRevokedTtlMs);
+    }
+    return denied;
+  }
+
+  private forgetToken(jti: string): void {
+    this.revocations++;
+    this.notRevoked.delete(jti);
   }
 
   /**
@@ -57,7 +109,7 @@ export class TokenVerifier {
     } catch {
       throw new UnauthenticatedError('Invalid or expired token', 'INVALID_TOKEN');
     }
-    if (this.verified.size >= VERIFIED_TOKENS_MAX) {
+    if (this.verified.size >= REMEMBERED_MAX) {
       const oldest = this.verified.keys().next();
       if (!oldest.done) this.verified.delete(oldest.value);
     }
@@ -68,7 +120,7 @@ export class TokenVerifier {
   /** Checks claims whose signature and expiry were already verified (passport-jwt). */
   async resolve(raw: unknown): Promise<AuthUser> {
     const claims = checkClaims(raw);
-    if (await this.tokens.isAccessTokenDenied(claims.jti)) {
+    if (await this.isDenied(claims.jti)) {
       throw new UnauthenticatedError('Token has been revoked', 'TOKEN_REVOKED');
     }
     const user = await this.users.findForAuth(claims.sub);

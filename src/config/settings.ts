@@ -150,7 +150,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     type: 'duration',
     default: 5,
     env: ['PULSAR_USER_CACHE_TTL'],
-    doc: 'How long a user record (permissions, active flag) is cached per instance; changes are also pushed to every instance at once.',
+    doc: 'How long a user record (permissions, active flag) and a token\'s "not revoked" status are cached per instance; changes and logouts are also pushed to every instance at once. 0 = read storage on every request.',
   },
   {
     path: 'auth.bootstrap_admin_username',
