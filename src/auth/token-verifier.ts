@@ -74,9 +74,13 @@ export class TokenVerifier {
     return this.resolve(this.signedClaims(token));
   }
 
-  private async isDenied(jti: string): Promise<boolean> {
+  private knownNotRevoked(jti: string): boolean {
     const until = this.notRevoked.get(jti);
-    if (until !== undefined && until > Date.now()) return false;
+    return until !== undefined && until > Date.now();
+  }
+
+  private async isDenied(jti: string): Promise<boolean> {
+    if (this.knownNotRevoked(jti)) return false;
     const revocations = this.revocations;
     const denied = await this.tokens.isAccessTokenDenied(jti);
     if (!denied && this.notRevokedTtlMs > 0 && revocations === this.revocations) {
@@ -120,10 +124,12 @@ export class TokenVerifier {
   /** Checks claims whose signature and expiry were already verified (passport-jwt). */
   async resolve(raw: unknown): Promise<AuthUser> {
     const claims = checkClaims(raw);
-    if (await this.isDenied(claims.jti)) {
+    // Cached answers are read synchronously: this runs on every request.
+    if (!this.knownNotRevoked(claims.jti) && (await this.isDenied(claims.jti))) {
       throw new UnauthenticatedError('Token has been revoked', 'TOKEN_REVOKED');
     }
-    const user = await this.users.findForAuth(claims.sub);
+    const cached = this.users.cachedForAuth(claims.sub);
+    const user = cached !== undefined ? cached : await this.users.findForAuth(claims.sub);
     if (!user) throw new UnauthenticatedError('User not found', 'USER_NOT_FOUND');
     if (!user.isActive) throw new ForbiddenError('User is inactive', 'USER_INACTIVE');
     return {

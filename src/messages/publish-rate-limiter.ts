@@ -20,6 +20,11 @@ export class PublishRateLimiter {
     this.limit = config.limits.rateLimitPerClient;
   }
 
+  /** False when `rate_limit_per_client` is 0 (callers skip `check`: it runs on every publish). */
+  get enabled(): boolean {
+    return this.limit > 0;
+  }
+
   async check(userId: string): Promise<void> {
     if (this.limit <= 0) return;
     const { count, ttlMs } = await this.kv.increment(`ratelimit:publish:${userId}`, WINDOW_SECONDS);

@@ -70,20 +70,29 @@ export class TopicAccess {
    * 403 for someone else's topic (readable or not).
    */
   async requireWrite(user: AuthUser, name: string): Promise<TopicRecord> {
-    const topic = (await this.findForWrite(name)) ?? (await this.autoCreate(user, name));
+    // The cached copy is read synchronously: this runs on every publish.
+    const topic =
+      this.cachedForWrite(name) ??
+      (await this.findForWrite(name)) ??
+      (await this.autoCreate(user, name));
     if (!TopicAccess.allows(user, topic, 'write')) throw new AccessDeniedError();
     return topic;
   }
 
   /** The stored topic (possibly a copy up to a few seconds old, kept fresh by control events). */
   async findForWrite(name: string): Promise<TopicRecord | null> {
-    const cached = this.writeCache.get(name);
-    const now = Date.now();
-    if (cached && cached.expiresAt > now) return cached.topic;
+    const cached = this.cachedForWrite(name);
+    if (cached) return cached;
     const topic = await this.topics.get(name);
-    if (topic) this.remember(topic, now);
+    if (topic) this.remember(topic, Date.now());
     else this.writeCache.delete(name);
     return topic;
+  }
+
+  /** The cached copy of a topic, if fresh (no storage read). */
+  private cachedForWrite(name: string): TopicRecord | undefined {
+    const cached = this.writeCache.get(name);
+    return cached && cached.expiresAt > Date.now() ? cached.topic : undefined;
   }
 
   /** Creates a missing topic owned by `user` (or returns the winner of a creation race). */

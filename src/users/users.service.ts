@@ -99,9 +99,9 @@ export class UsersService implements OnModuleInit, OnApplicationBootstrap {
    * dropped at once on every instance when the user changes (`user-changed` events).
    */
   async findForAuth(userId: string): Promise<UserRecord | null> {
+    const cached = this.cachedForAuth(userId);
+    if (cached !== undefined) return cached;
     const now = Date.now();
-    const cached = this.cache.get(userId);
-    if (cached && cached.expiresAt > now) return cached.user;
     const generation = this.cacheGeneration;
     const user = await this.users.getById(userId);
     const ttlMs = this.config.auth.userCacheTtl * 1000;
@@ -114,6 +114,12 @@ export class UsersService implements OnModuleInit, OnApplicationBootstrap {
       this.cache.set(userId, { user, expiresAt: now + ttlMs });
     }
     return user;
+  }
+
+  /** `findForAuth`'s cached answer without a storage read: undefined when there is none. */
+  cachedForAuth(userId: string): UserRecord | null | undefined {
+    const cached = this.cache.get(userId);
+    return cached && cached.expiresAt > Date.now() ? cached.user : undefined;
   }
 
   /** Drops this instance's cached copy of a user. */
