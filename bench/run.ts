@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { killAllChildren, ROOT, transpileBench } from './lib/proc';
+import { killAllChildren, ROOT, setPinning, transpileBench } from './lib/proc';
 import { RELAY_ENTRY, snapshotRelay } from './lib/relay';
 import {
   BenchReport,
@@ -125,6 +125,7 @@ async function main(): Promise<void> {
   const summary: MetricSummary[] = [];
   try {
     for (const def of scenarios) {
+      setPinning(def.unpinned !== true);
       const runsOf: RunResult[] = [];
       for (let run = 1; run <= runs; run++) {
         const ctx: BenchContext = {

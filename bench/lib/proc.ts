@@ -1,6 +1,7 @@
 import { ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ts from 'typescript';
 
@@ -195,6 +196,32 @@ export interface ServerProcess {
   logTail(lines?: number): string;
 }
 
+let pinning = false;
+
+/**
+ * Servers (relay, reference, Valkey) on CPU 0 and load generators on CPU 1 from now on, so that a
+ * server never shares its core with the load it measures: on 2 cores, unpinned runs of the same
+ * code varied by up to 1.7 x with the scheduler's placement. `BENCH_PIN=0` turns it off.
+ */
+export function setPinning(on: boolean): void {
+  pinning = on && process.env.BENCH_PIN !== '0' && os.cpus().length >= 2;
+}
+
+export function pinningEnabled(): boolean {
+  return pinning;
+}
+
+function pin(pid: number, role: 'server' | 'load'): void {
+  if (!pinning) return;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', role === 'server' ? '0' : '1', String(pid)], {
+      stdio: 'ignore',
+    });
+  } catch {
+    /* no taskset: unpinned */
+  }
+}
+
 export function spawnServer(
   name: string,
   command: string,
@@ -209,6 +236,7 @@ export function spawnServer(
   fs.closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${name}`);
   const pid = child.pid;
+  pin(pid, 'server');
   return {
     name,
     child,
@@ -294,6 +322,7 @@ export class Worker {
         serialization: 'advanced',
       }),
     );
+    if (this.child.pid !== undefined) pin(this.child.pid, 'load');
     this.child.on('message', (raw: unknown) => this.dispatch(raw as Record<string, unknown>));
     this.child.once('exit', (code, signal) => {
       this.fail(new Error(`${name} exited (code ${code}, signal ${signal})`));
