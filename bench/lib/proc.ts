@@ -199,12 +199,12 @@ export interface ServerProcess {
 let pinning = false;
 
 /**
- * Servers (relay, reference, Valkey) on CPU 0 and load generators on CPU 1 from now on, so that a
- * server never shares its core with the load it measures: on 2 cores, unpinned runs of the same
- * code varied by up to 1.7 x with the scheduler's placement. `BENCH_PIN=0` turns it off.
+ * `BENCH_PIN=1`: servers (relay, reference, Valkey) on CPU 0 and load generators on CPU 1 from now
+ * on, so that a server never shares its core with the load it measures. Steadier single-process
+ * HTTP rows, but the Valkey rows then put the relay and Valkey on one core: off by default.
  */
 export function setPinning(on: boolean): void {
-  pinning = on && process.env.BENCH_PIN !== '0' && os.cpus().length >= 2;
+  pinning = on && process.env.BENCH_PIN === '1' && os.cpus().length >= 2;
 }
 
 export function pinningEnabled(): boolean {

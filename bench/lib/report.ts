@@ -211,10 +211,9 @@ export function markdown(report: BenchReport, findings: string | null): string {
       'processes (autocannon for HTTP, `ws` clients, a publisher, long-pollers). Server CPU comes ' +
       'from `/proc/<pid>/stat` (100 % = one core) and RSS from `/proc/<pid>/status`. The relay ' +
       'runs with real JWT auth on every request, a non-admin user with `read`+`write`, and real ' +
-      'subscriptions to topics that user created. Servers (relay, reference, Valkey) run pinned ' +
-      'to CPU 0 and load generators to CPU 1 (`taskset`; `BENCH_PIN=0` turns it off), except in ' +
-      'the cross-instance row, whose two relays need both cores. See `bench/README.md` for each ' +
-      'scenario.',
+      'subscriptions to topics that user created. Processes are not pinned to cores ' +
+      '(`BENCH_PIN=1` pins servers to CPU 0 and load generators to CPU 1). See ' +
+      '`bench/README.md` for each scenario.',
   );
   out.push('');
   out.push('## Machine');
