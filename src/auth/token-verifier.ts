@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { setBounded } from '../common/bounded-map';
 import { JwtService } from '@nestjs/jwt';
 import { ForbiddenError, UnauthenticatedError } from '../common/errors';
 import { RelayConfig } from '../config/relay-config';
@@ -79,17 +80,12 @@ export class TokenVerifier {
     return until !== undefined && until > Date.now();
   }
 
+  /** Reads the deny-list (callers check `knownNotRevoked` first) and remembers a "no". */
   private async isDenied(jti: string): Promise<boolean> {
-    if (this.knownNotRevoked(jti)) return false;
     const revocations = this.revocations;
     const denied = await this.tokens.isAccessTokenDenied(jti);
     if (!denied && this.notRevokedTtlMs > 0 && revocations === this.revocations) {
-      this.notRevoked.delete(jti);
-      if (this.notRevoked.size >= REMEMBERED_MAX) {
-        const oldest = this.notRevoked.keys().next();
-        if (!oldest.done) this.notRevoked.delete(oldest.value);
-      }
-      this.notRevoked.set(jti, Date.now() + this.notRevokedTtlMs);
+      setBounded(this.notRevoked, jti, Date.now() + this.notRevokedTtlMs, REMEMBERED_MAX);
     }
     return denied;
   }
@@ -113,11 +109,7 @@ export class TokenVerifier {
     } catch {
       throw new UnauthenticatedError('Invalid or expired token', 'INVALID_TOKEN');
     }
-    if (this.verified.size >= REMEMBERED_MAX) {
-      const oldest = this.verified.keys().next();
-      if (!oldest.done) this.verified.delete(oldest.value);
-    }
-    this.verified.set(token, claims);
+    setBounded(this.verified, token, claims, REMEMBERED_MAX);
     return claims;
   }
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { setBounded } from '../common/bounded-map';
 import { randomUUID } from 'node:crypto';
 import { AccessDeniedError, TopicNotFoundError } from '../common/errors';
 import { MessageBus, TopicRecord, TopicStore } from '../storage/ports';
@@ -121,11 +122,11 @@ export class TopicAccess {
   }
 
   private remember(topic: TopicRecord, now: number): void {
-    if (this.writeCache.size >= WRITE_CACHE_MAX) {
-      // Map keeps insertion order: drop the oldest entry.
-      const oldest = this.writeCache.keys().next();
-      if (!oldest.done) this.writeCache.delete(oldest.value);
-    }
-    this.writeCache.set(topic.name, { topic, expiresAt: now + WRITE_CACHE_TTL_MS });
+    setBounded(
+      this.writeCache,
+      topic.name,
+      { topic, expiresAt: now + WRITE_CACHE_TTL_MS },
+      WRITE_CACHE_MAX,
+    );
   }
 }

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestj
 import * as bcrypt from 'bcrypt';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { RelayConfig } from '../config/relay-config';
+import { setBounded } from '../common/bounded-map';
 import { BadRequestError, NotFoundError } from '../common/errors';
 import {
   MessageBus,
@@ -106,12 +107,7 @@ export class UsersService implements OnModuleInit, OnApplicationBootstrap {
     const user = await this.users.getById(userId);
     const ttlMs = this.config.auth.userCacheTtl * 1000;
     if (ttlMs > 0 && generation === this.cacheGeneration) {
-      this.cache.delete(userId);
-      if (this.cache.size >= USER_CACHE_MAX_ENTRIES) {
-        const oldest = this.cache.keys().next();
-        if (!oldest.done) this.cache.delete(oldest.value);
-      }
-      this.cache.set(userId, { user, expiresAt: now + ttlMs });
+      setBounded(this.cache, userId, { user, expiresAt: now + ttlMs }, USER_CACHE_MAX_ENTRIES);
     }
     return user;
   }
