@@ -1,9 +1,11 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ErrorCounter } from '../common/filters/error-counter';
 import { internalError, renderDomainError } from '../common/filters/render-error';
 import { BadRequestError } from '../common/errors';
+import { writeJson } from '../common/http/write-json';
 import { isTrustedHost } from '../common/middleware/trusted-hosts';
 import { RelayConfig } from '../config/relay-config';
 import { assignRequestId, requestLogLevel } from '../logger';
@@ -32,7 +34,6 @@ type Listener = (request: IncomingMessage, response: ServerResponse) => void;
  */
 @Injectable()
 export class FastPath implements OnApplicationBootstrap {
-  private readonly logger = new Logger('HttpFastPath');
   private readonly routes = new Map<string, FastRoute>();
 
   constructor(
@@ -40,6 +41,7 @@ export class FastPath implements OnApplicationBootstrap {
     private readonly metrics: HttpMetricsMiddleware,
     private readonly errors: ErrorCounter,
     private readonly adapterHost: HttpAdapterHost,
+    @InjectPinoLogger('HttpFastPath') private readonly logger: PinoLogger,
   ) {}
 
   /** Runs after every module's `onModuleInit`, so all routes are registered. */
@@ -106,12 +108,7 @@ export class FastPath implements OnApplicationBootstrap {
       ({ status, body } = rendered);
     }
     if (response.destroyed) return;
-    const json = JSON.stringify(body);
-    response.writeHead(status, {
-      'Content-Type': 'application/json; charset=utf-8',
-      'Content-Length': Buffer.byteLength(json),
-    });
-    response.end(json);
+    writeJson(response, status, JSON.stringify(body));
     this.metrics.record('POST', route.path, status, start);
     this.logRequest(request, id, status, start, failure);
   }
@@ -125,21 +122,13 @@ export class FastPath implements OnApplicationBootstrap {
     error: unknown,
   ): void {
     const level = requestLogLevel(status, error);
-    if (!this.isLevelEnabled(level)) return;
+    if (!this.logger.logger.isLevelEnabled(level)) return;
     const responseTime = Math.round(Number(process.hrtime.bigint() - start) / 1e6);
     const line = {
       req: { id, method: request.method, url: request.url },
       res: { statusCode: status },
       responseTime,
     };
-    const message = status >= 500 ? 'request errored' : 'request completed';
-    if (level === 'error') this.logger.error(line, message);
-    else if (level === 'info') this.logger.log(line, message);
-    else this.logger.debug(line, message);
-  }
-
-  private isLevelEnabled(level: 'error' | 'info' | 'debug'): boolean {
-    const order = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-    return order.indexOf(level) >= order.indexOf(this.config.server.logLevel);
+    this.logger[level](line, status >= 500 ? 'request errored' : 'request completed');
   }
 }

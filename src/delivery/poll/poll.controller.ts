@@ -4,18 +4,10 @@ import type { Response } from 'express';
 import { Authenticated, CurrentUser, RequirePermission } from '../../auth/access.decorators';
 import { AuthUser } from '../../auth/auth-user';
 import { ApiErrors } from '../../common/decorators/api-error-responses';
+import { writeJson } from '../../common/http/write-json';
 import { DEFAULT_POLL_TIMEOUT_SECONDS, PollRequestDto } from './dto/poll-request.dto';
 import { PollResponseDto, PollStatsDto } from './dto/poll-response.dto';
 import { PollService } from './poll.service';
-
-/** A 200 JSON answer as `res.json` writes it (headers set earlier, such as `X-Request-Id`, stay). */
-function writeJson(response: Response, body: Buffer): void {
-  if (response.destroyed || response.headersSent) return; // the client went away
-  response.statusCode = 200;
-  response.setHeader('Content-Type', 'application/json; charset=utf-8');
-  response.setHeader('Content-Length', body.length);
-  response.end(body);
-}
 
 @ApiTags('delivery')
 @Controller('messages/poll')
@@ -50,7 +42,7 @@ export class PollController {
       },
       response,
     );
-    if (answer) writeJson(response, answer);
+    if (answer) writeJson(response, 200, answer);
   }
 
   @Get('stats')
