@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { request as httpRequest } from 'node:http';
 import { BearerAuth } from '../../src/auth/bearer-auth';
 import { startApp } from '../support/app';
 import { adminToken, createUser, http } from '../support/http';
 import { startRelayProcess } from '../support/relay-process';
+import { rawRequest } from '../reliability/support/clients';
 
 /**
  * The publish fast path (`src/fast-path`) must answer exactly as the Express pipeline does. Two
@@ -25,38 +25,32 @@ interface RawRequest {
   chunked?: boolean;
 }
 
-function send(baseUrl: string, req: RawRequest): Promise<Answer> {
-  const url = new URL(req.path, baseUrl);
+async function send(baseUrl: string, req: RawRequest): Promise<Answer> {
   const body = typeof req.body === 'string' ? Buffer.from(req.body) : req.body;
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...req.headers };
-  if (!req.chunked) headers['content-length'] = String(body.length);
-  return new Promise((resolve, reject) => {
-    const r = httpRequest(url, { method: 'POST', headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          /* keep the text */
-        }
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: {
-            'content-type': res.headers['content-type'],
-            'www-authenticate': res.headers['www-authenticate'],
-            'retry-after': res.headers['retry-after'],
-            allow: res.headers.allow,
-          },
-          body: parsed,
-        });
-      });
-    });
-    r.on('error', reject);
-    r.end(body);
-  });
+  const headers = { 'content-type': 'application/json', ...req.headers };
+  const res = await rawRequest(
+    baseUrl,
+    req.chunked
+      ? { method: 'POST', path: req.path, headers, chunks: [body] }
+      : {
+          method: 'POST',
+          path: req.path,
+          headers: { ...headers, 'content-length': body.length },
+          body,
+        },
+  );
+  if (res.status === 0) throw new Error(`no answer: ${res.text}`); // reset or timeout
+  const header = (name: string): string | undefined => res.headers[name] as string | undefined;
+  return {
+    status: res.status,
+    headers: {
+      'content-type': header('content-type'),
+      'www-authenticate': header('www-authenticate'),
+      'retry-after': header('retry-after'),
+      allow: header('allow'),
+    },
+    body: res.body as unknown,
+  };
 }
 
 /** Ids and times differ between two relays; everything else must not. */
