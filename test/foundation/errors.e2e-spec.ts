@@ -1,42 +1,6 @@
-import { request as httpRequest } from 'node:http';
 import { startApp, TestApp } from '../support/app';
 import { http } from '../support/http';
-
-/** Sends a raw request (for chunked bodies and odd headers fetch will not produce). */
-function raw(
-  baseUrl: string,
-  options: { method: string; path: string; headers?: Record<string, string>; chunks?: Buffer[] },
-): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
-  const url = new URL(options.path, baseUrl);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: url.hostname,
-        port: url.port,
-        method: options.method,
-        path: url.pathname,
-        headers: options.headers,
-      },
-      (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => parts.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(parts).toString();
-          let body: unknown = text;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            /* text */
-          }
-          resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
-        });
-      },
-    );
-    req.on('error', reject);
-    for (const chunk of options.chunks ?? []) req.write(chunk);
-    req.end();
-  });
-}
+import { rawRequest } from '../reliability/support/clients';
 
 describe('error shapes and operations endpoints', () => {
   let sut: TestApp;
@@ -99,7 +63,7 @@ describe('error shapes and operations endpoints', () => {
   });
 
   it('answers a chunked body over max_body_bytes with 413', async () => {
-    const res = await raw(sut.baseUrl, {
+    const res = await rawRequest(sut.baseUrl, {
       method: 'POST',
       path: '/auth/login',
       headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
@@ -176,14 +140,14 @@ describe('host and origin checks', () => {
   afterAll(() => sut.close());
 
   it('rejects an untrusted Host header with 400 JSON', async () => {
-    const bad = await raw(sut.baseUrl, {
+    const bad = await rawRequest(sut.baseUrl, {
       method: 'GET',
       path: '/auth/me',
       headers: { host: 'evil.test' },
     });
     expect(bad.status).toBe(400);
     expect(bad.body).toEqual({ detail: 'Invalid host header', code: 'INVALID_HOST' });
-    const ok = await raw(sut.baseUrl, {
+    const ok = await rawRequest(sut.baseUrl, {
       method: 'GET',
       path: '/auth/me',
       headers: { host: 'relay.example.com' },
@@ -193,7 +157,7 @@ describe('host and origin checks', () => {
 
   it('allows listed origins (PATCH and Idempotency-Key included) and no others', async () => {
     const preflight = (origin: string) =>
-      raw(sut.baseUrl, {
+      rawRequest(sut.baseUrl, {
         method: 'OPTIONS',
         path: '/api/v1/messages',
         headers: {
@@ -218,14 +182,14 @@ describe('host check exemptions', () => {
     const sut = await startApp({ overrides: { 'server.trusted_hosts': ['relay.example.com'] } });
     try {
       for (const path of ['/health', '/ready', '/metrics']) {
-        const res = await raw(sut.baseUrl, {
+        const res = await rawRequest(sut.baseUrl, {
           method: 'GET',
           path,
           headers: { host: '10.1.2.3:8080' },
         });
         expect(res.status).toBe(200);
       }
-      const api = await raw(sut.baseUrl, {
+      const api = await rawRequest(sut.baseUrl, {
         method: 'GET',
         path: '/auth/me',
         headers: { host: '10.1.2.3:8080' },
