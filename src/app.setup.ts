@@ -10,6 +10,7 @@ import { bodyLimitMiddleware } from './common/middleware/body-limit';
 import { RelayConfig } from './config/relay-config';
 import { RelayWsAdapter } from './delivery/ws/relay-ws.adapter';
 import { RELAY_VERSION } from './health/version';
+import { requestLogging } from './logger';
 
 /** Builds the application for a validated config (used by main.ts and the e2e tests). */
 export async function createApp(config: RelayConfig): Promise<NestExpressApplication> {
@@ -27,6 +28,7 @@ export function configureApp(app: NestExpressApplication, config: RelayConfig): 
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', config.server.trustProxy);
+  app.use(requestLogging(config));
   const limit = config.server.maxBodyBytes;
   app.use(bodyLimitMiddleware(limit));
   app.useBodyParser('json', { limit, type: ['application/json', 'application/*+json'] });
