@@ -1,4 +1,4 @@
-import { compareMessageIds, normalizeMessageId, requireMessageId } from './message-id';
+import { compareMessageIds, isoTime, normalizeMessageId, requireMessageId } from './message-id';
 import { RequestValidationError } from './errors';
 
 describe('message ids', () => {
@@ -33,5 +33,10 @@ describe('message ids', () => {
     const ids = ['10-0', '9-5', '9-10', '100-0', '9-9'];
     expect([...ids].sort(compareMessageIds)).toEqual(['9-5', '9-9', '9-10', '10-0', '100-0']);
     expect(compareMessageIds('5-1', '5-1')).toBe(0);
+  });
+
+  it('formats an id time as ISO-8601 UTC, the same for repeated and alternating times', () => {
+    const times = [0, 1_732_530_000_123, 1_732_530_000_123, 1_732_530_000_124, 0, 8.64e15];
+    for (const ms of times) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
   });
 });

@@ -53,6 +53,22 @@ export function messageIdTime(id: string): number {
   return Number(id.slice(0, id.indexOf('-')));
 }
 
+let lastIsoMs = NaN;
+let lastIso = '';
+
+/**
+ * `new Date(ms).toISOString()`, remembered for the last millisecond asked: every message
+ * published within one millisecond shares it (formatting a date costs more than the rest of
+ * building a message).
+ */
+export function isoTime(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+}
+
 /**
  * Binary search over id-ordered `messages[from..]`: index of the first id greater than `id`
  * (`orEqual`: greater than or equal), or `messages.length`.

@@ -3,7 +3,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { AuthUser } from '../auth/auth-user';
 import { AccessDeniedError, DomainError } from '../common/errors';
-import { messageIdTime } from '../common/message-id';
+import { isoTime, messageIdTime } from '../common/message-id';
 import { RelayConfig } from '../config/relay-config';
 import { METRICS } from '../metrics/metric-names';
 import { MessageStore, NewMessage, StoredMessage } from '../storage/ports';
@@ -35,7 +35,7 @@ type Stored = Pick<StoredMessage, 'id' | 'topic'>;
 
 /** The 201 body; the timestamp is the id's time, as the store derives `StoredMessage.timestamp`. */
 function publishResult(id: string, topic: string): PublishResult {
-  return { message_id: id, topic, timestamp: new Date(messageIdTime(id)).toISOString() };
+  return { message_id: id, topic, timestamp: isoTime(messageIdTime(id)) };
 }
 
 /** The 207 body: one result per message, in order. */

@@ -1,4 +1,4 @@
-import { firstIndexAfter, messageIdTime } from '../../common/message-id';
+import { firstIndexAfter, isoTime, messageIdTime } from '../../common/message-id';
 import { idempotencyMarkerTtlSeconds, MessageStore, NewMessage, StoredMessage } from '../ports';
 import { MemoryMessageBus } from './memory-message-bus';
 
@@ -176,7 +176,7 @@ export class MemoryMessageStore extends MessageStore {
       topic: input.topic,
       payload: input.payload,
       metadata: input.metadata,
-      timestamp: new Date(log.lastMs).toISOString(),
+      timestamp: isoTime(log.lastMs),
       expiresAt: input.ttl ? log.lastMs + input.ttl * 1000 : null,
     };
     log.messages.push(message);
@@ -200,7 +200,7 @@ export class MemoryMessageStore extends MessageStore {
       topic: input.topic,
       payload: input.payload,
       metadata: input.metadata,
-      timestamp: new Date(ms).toISOString(),
+      timestamp: isoTime(ms),
       expiresAt: input.ttl ? ms + input.ttl * 1000 : null,
     };
   }

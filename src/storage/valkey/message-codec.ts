@@ -1,4 +1,4 @@
-import { messageIdTime } from '../../common/message-id';
+import { isoTime, messageIdTime } from '../../common/message-id';
 import { StoredMessage } from '../ports';
 
 /** Stream entry fields; `metadata` and `ttl` are present only when set. */
@@ -30,7 +30,7 @@ function build(
     topic,
     payload,
     metadata,
-    timestamp: new Date(ms).toISOString(),
+    timestamp: isoTime(ms),
     expiresAt: ttl === null ? null : ms + ttl * 1000,
   };
 }

@@ -1,4 +1,4 @@
-import { messageIdTime } from '../../common/message-id';
+import { isoTime, messageIdTime } from '../../common/message-id';
 import { idempotencyMarkerTtlSeconds, MessageStore, NewMessage, StoredMessage } from '../ports';
 import { LuaScript } from './lua-script';
 import { decodeEntry, isLive, RESET_FRAME } from './message-codec';
@@ -246,7 +246,7 @@ export class ValkeyMessageStore extends MessageStore {
         topic,
         payload: input.payload,
         metadata: input.metadata,
-        timestamp: new Date(ms).toISOString(),
+        timestamp: isoTime(ms),
         expiresAt: input.ttl ? ms + input.ttl * 1000 : null,
       };
     });
