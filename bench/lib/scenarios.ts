@@ -202,6 +202,139 @@ async function sideBySide(
   return out;
 }
 
+/** One turn of HTTP load: its own warm-up, then a bound in time or in count. */
+interface LoadSlice {
+  warmupSec: number;
+  durationSec?: number;
+  amount?: number;
+}
+
+/** Turns per side in `takingTurns`. */
+const TURNS = 3;
+
+/** A side's load split into `TURNS` turns: the first keeps the warm-up, the others warm up briefly. */
+function loadSlices(s: { warmupSec: number; durationSec?: number; amount?: number }): LoadSlice[] {
+  return Array.from({ length: TURNS }, (_, i) => ({
+    warmupSec: i === 0 ? s.warmupSec : Math.min(s.warmupSec, 0.5),
+    durationSec: s.durationSec === undefined ? undefined : s.durationSec / TURNS,
+    amount: s.amount === undefined ? undefined : Math.ceil(s.amount / TURNS),
+  }));
+}
+
+/**
+ * Folds a side's turns into one result (`seconds`: each turn's measured time): rates over the
+ * summed time, CPU weighted by time, RSS at its peak, latency percentiles weighted by the answers of each turn (an
+ * approximation: the turns' histograms are not kept).
+ */
+function mergeTurns(turns: SideResult[], seconds: number[]): SideResult {
+  const total = sum(seconds);
+  const weighted = (get: (t: SideResult) => number | undefined, w: number[]): number =>
+    sum(turns.map((t, i) => (get(t) ?? NaN) * w[i])) / sum(w);
+  const out = emptySide();
+  for (const key of Object.keys(turns[0].figures)) {
+    out.figures[key] = weighted((t) => t.figures[key], seconds);
+  }
+  const counts = turns.map((t) => t.latencyMs?.count ?? 0);
+  if (turns.every((t) => t.latencyMs)) {
+    const at = (k: keyof LatencySummary) => weighted((t) => t.latencyMs?.[k], counts);
+    out.latencyMs = {
+      count: sum(counts),
+      p50: at('p50'),
+      p95: at('p95'),
+      p99: at('p99'),
+      max: Math.max(...turns.map((t) => t.latencyMs?.max ?? 0)),
+      mean: at('mean'),
+    };
+  }
+  out.serverCpuPct = weighted((t) => t.serverCpuPct, seconds);
+  out.machineBusyPct = weighted((t) => t.machineBusyPct, seconds);
+  out.valkeyCpuPct = weighted((t) => t.valkeyCpuPct, seconds);
+  out.loadCpuPct = weighted((t) => t.loadCpuPct, seconds);
+  out.serverRssMiB = Math.max(...turns.map((t) => t.serverRssMiB ?? 0));
+  const windows = turns.map((t) => t.windowMonoUs).filter((w) => w !== undefined);
+  if (windows.length > 0) out.windowMonoUs = [windows[0][0], windows[windows.length - 1][1]];
+  out.errors = sum(turns.map((t) => t.errors));
+  out.lost = sum(turns.map((t) => t.lost));
+  out.duplicated = sum(turns.map((t) => t.duplicated));
+  const ok = sum(turns.map((t) => Number(t.notes.ok)));
+  out.notes = {
+    ...turns[turns.length - 1].notes,
+    requestsPerSec: Math.round(ok / total),
+    ok,
+    measuredSec: total,
+    turns: turns.length,
+  };
+  return out;
+}
+
+/**
+ * Both sides up at once, measured in turns (A B B A B A ...; which side opens alternates between
+ * runs), so that a change in the machine's speed during the run falls on both sides alike: on a
+ * shared 2-core VM the same program's rate moved by up to 2 x between back-to-back windows of
+ * ~20 s (bench/FINDINGS.md). Only the side whose turn it is gets load. A failing side is recorded,
+ * not fatal, as in `sideBySide`.
+ */
+async function takingTurns(
+  ctx: BenchContext,
+  scenario: string,
+  startReferenceSide: () => Promise<Target>,
+  startRelaySide: () => Promise<Target>,
+  slices: LoadSlice[],
+  measureSlice: (target: Target, slice: LoadSlice) => Promise<SideResult>,
+): Promise<RunResult> {
+  const t0 = performance.now();
+  const out: RunResult = { scenario, run: ctx.run, reference: null, relay: null, elapsedSec: 0 };
+  const start = async (side: 'reference' | 'relay'): Promise<Target | null> => {
+    try {
+      return await (side === 'reference' ? startReferenceSide() : startRelaySide());
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      if (side === 'reference') out.referenceError = msg;
+      else out.relayError = msg;
+      ctx.log(`  ${side} failed: ${msg}`);
+      return null;
+    }
+  };
+  const targets = { reference: await start('reference'), relay: await start('relay') };
+  const turns: Record<'reference' | 'relay', { results: SideResult[]; seconds: number[] }> = {
+    reference: { results: [], seconds: [] },
+    relay: { results: [], seconds: [] },
+  };
+  type Side = 'reference' | 'relay';
+  const first: Side = ctx.run % 2 === 1 ? 'reference' : 'relay';
+  const second: Side = first === 'reference' ? 'relay' : 'reference';
+  try {
+    for (let i = 0; i < slices.length; i++) {
+      const order: Side[] = i % 2 === 0 ? [first, second] : [second, first];
+      for (const side of order) {
+        const target = targets[side];
+        if (!target) continue;
+        try {
+          const result = await measureSlice(target, slices[i]);
+          turns[side].results.push(result);
+          turns[side].seconds.push(Number(result.notes.measuredSec));
+        } catch (err) {
+          const msg = err instanceof Error ? err.message : String(err);
+          const full = `${target.name}: ${msg}\n--- server log tail ---\n${target.logTail()}`;
+          if (side === 'reference') out.referenceError = full;
+          else out.relayError = full;
+          ctx.log(`  ${side} failed: ${full}`);
+          await target.stop();
+          targets[side] = null;
+        }
+      }
+    }
+  } finally {
+    await Promise.all([targets.reference?.stop(), targets.relay?.stop()]);
+  }
+  for (const side of ['reference', 'relay'] as const) {
+    const { results, seconds } = turns[side];
+    if (targets[side] && results.length === slices.length) out[side] = mergeTurns(results, seconds);
+  }
+  out.elapsedSec = (performance.now() - t0) / 1000;
+  return out;
+}
+
 function relayStarter(
   ctx: BenchContext,
   scenario: string,
@@ -371,6 +504,7 @@ function ingestScenario(
   const measure = async (
     ctx: BenchContext,
     target: Target,
+    slice: LoadSlice,
     valkey?: BenchValkey,
   ): Promise<SideResult> => {
     const s = bulk ? ctx.sizes.bulk : ctx.sizes.http;
@@ -395,9 +529,7 @@ function ingestScenario(
             headers,
             body: bulk ? bulkBody(INGEST_TOPIC, batch) : singleBody(INGEST_TOPIC),
             connections: s.connections,
-            warmupSec: s.warmupSec,
-            durationSec: s.durationSec,
-            amount: s.amount,
+            ...slice,
           },
         },
         'result',
@@ -417,6 +549,7 @@ function ingestScenario(
       side.notes = {
         requestsPerSec: Math.round(r.okPerSec),
         ok: r.ok,
+        measuredSec: r.elapsedSec,
         statusCodes: JSON.stringify(r.statusCodes),
       };
       if (r.firstError) side.notes.firstError = r.firstError;
@@ -436,22 +569,15 @@ function ingestScenario(
     metrics: [metric],
     async run(ctx) {
       const valkey = backend === 'valkey' ? await ctx.valkey() : undefined;
-      return sideBySide(
+      if (valkey) await flushValkey(valkey);
+      const s = bulk ? ctx.sizes.bulk : ctx.sizes.http;
+      return takingTurns(
         ctx,
         name,
-        async () => {
-          if (valkey) await flushValkey(valkey);
-          return withTarget(
-            () => startReference(program, ctx.logDir, valkey),
-            (t) => measure(ctx, t, valkey),
-          );
-        },
-        async () => {
-          if (valkey) await flushValkey(valkey);
-          return withTarget(relayStarter(ctx, name, backend, valkey), (t) =>
-            measure(ctx, t, valkey),
-          );
-        },
+        () => startReference(program, ctx.logDir, valkey),
+        relayStarter(ctx, name, backend, valkey),
+        loadSlices(s),
+        (target, slice) => measure(ctx, target, slice, valkey),
       );
     },
   };
