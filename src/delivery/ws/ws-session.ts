@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { WebSocket, type RawData } from 'ws';
 import { AuthUser } from '../../auth/auth-user';
 import { TopicNotFoundError } from '../../common/errors';
@@ -70,8 +71,13 @@ export class WsSession implements Consumer, SubscriptionSink {
   private resolveClosed!: () => void;
   readonly closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
 
+  /** Frames of the current tick are being collected on the socket (see `sendRaw`). */
+  private corked = false;
+
   constructor(
     private readonly ws: WebSocket,
+    /** The connection under `ws` (the upgrade request's socket): corked while frames collect. */
+    private readonly socket: Pick<Socket, 'cork' | 'uncork'>,
     user: AuthUser,
     private readonly ctx: SessionContext,
     private readonly onDisposed: (session: WsSession) => void,
@@ -411,16 +417,41 @@ export class WsSession implements Consumer, SubscriptionSink {
     this.sendRaw(JSON.stringify(frame));
   }
 
+  /**
+   * Frames sent in one tick (the messages of one bulk publish, or of one read from the bus) leave
+   * in one write: the socket is corked at the first and uncorked once the tick's code is done,
+   * one syscall per socket instead of one per frame, in the same order and with no added wait.
+   * The send buffer is judged after that write, so a burst the kernel takes at once is not
+   * mistaken for a slow consumer; a burst past the bound is written (and judged) at once.
+   */
   private sendRaw(data: Buffer | string): boolean {
     if (this.ended || this.ws.readyState !== WebSocket.OPEN) return false;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(flushSession, this);
+    }
     this.ws.send(data, { binary: false });
-    if (this.ws.bufferedAmount > this.ctx.maxBufferedBytes) {
+    // A burst never collects more than the bound: past it, hand it over now and judge.
+    if (this.ws.bufferedAmount > this.ctx.maxBufferedBytes) this.flush();
+    return true;
+  }
+
+  /** @internal The end of a tick of sends: hands the frames to the kernel, then checks the rest. */
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+    if (!this.ended && this.ws.bufferedAmount > this.ctx.maxBufferedBytes) {
       this.ctx.metrics.error('SLOW_CONSUMER');
       this.close(
         CLOSE_TRY_AGAIN_LATER,
         `Slow consumer: more than ${this.ctx.maxBufferedBytes} bytes waiting to be sent`,
       );
     }
-    return true;
   }
+}
+
+function flushSession(session: WsSession): void {
+  session.flush();
 }

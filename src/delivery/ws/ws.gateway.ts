@@ -103,7 +103,7 @@ export class WsGateway
       return;
     }
     grant.claim();
-    const session = new WsSession(ws, grant.user, this.context, (ended) => {
+    const session = new WsSession(ws, req.socket, grant.user, this.context, (ended) => {
       this.sessions.delete(ended);
       this.registry.remove(ended);
       this.metrics.socketClosed();
