@@ -1,13 +1,7 @@
 import fc from 'fast-check';
 import { adminToken, createUser, http } from '../support/http';
 import { RelayProcess, startRelayProcess } from '../support/relay-process';
-import {
-  isContractError,
-  rawRequest,
-  RawResponse,
-  SOAK,
-  uniqueTopic,
-} from '../reliability/support/clients';
+import { isContractError, rawRequest, RawResponse, SOAK, uniqueTopic } from '../support/clients';
 
 /**
  * Generated hostile input for every HTTP endpoint: malformed JSON, wrong types, boundary sizes,

@@ -10,7 +10,7 @@ import {
   tryConnectWs,
   uniqueTopic,
   WsClient,
-} from '../reliability/support/clients';
+} from '../support/clients';
 
 /**
  * Malformed, binary, oversized and out-of-order WebSocket frames: an `error` frame (or a clean

@@ -1,6 +1,6 @@
 import { startApp, TestApp } from '../support/app';
 import { http } from '../support/http';
-import { rawRequest } from '../reliability/support/clients';
+import { rawRequest } from '../support/clients';
 
 describe('error shapes and operations endpoints', () => {
   let sut: TestApp;

@@ -3,7 +3,7 @@ import { BearerAuth } from '../../src/auth/bearer-auth';
 import { startApp } from '../support/app';
 import { adminToken, createUser, http } from '../support/http';
 import { startRelayProcess } from '../support/relay-process';
-import { rawRequest } from '../reliability/support/clients';
+import { rawRequest } from '../support/clients';
 
 /**
  * The publish fast path (`src/fast-path`) must answer exactly as the Express pipeline does. Two

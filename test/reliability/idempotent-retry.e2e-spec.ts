@@ -1,7 +1,7 @@
 import { createUser, http } from '../support/http';
 import { RelayProcess, startRelayProcess } from '../support/relay-process';
 import { startValkeyServer, ValkeyServer } from '../support/valkey-server';
-import { readAllMessages, sleep, SOAK, uniqueTopic } from './support/clients';
+import { readAllMessages, sleep, SOAK, uniqueTopic } from '../support/clients';
 
 /**
  * A client whose publish was cut by a relay crash retries it with the same `Idempotency-Key`

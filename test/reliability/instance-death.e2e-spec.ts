@@ -10,7 +10,7 @@ import {
   uniqueTopic,
   waitFor,
   WsClient,
-} from './support/clients';
+} from '../support/clients';
 
 /**
  * TARGETS.md: "a second relay instance dying while the other keeps serving". Two relay processes

@@ -8,7 +8,7 @@ import {
   SOAK,
   startPublishLoad,
   uniqueTopic,
-} from './support/clients';
+} from '../support/clients';
 
 /**
  * TARGETS.md: "relay killed with SIGKILL under publish load (Valkey backend): every publish that

@@ -10,7 +10,7 @@ import {
   uniqueTopic,
   waitFor,
   WsClient,
-} from './support/clients';
+} from '../support/clients';
 
 /**
  * TARGETS.md: "SIGTERM with 1,000 sockets and 1,000 waiting polls: clean drain, sockets closed

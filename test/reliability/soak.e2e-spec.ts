@@ -10,7 +10,7 @@ import {
   startPublishLoad,
   uniqueTopic,
   WsClient,
-} from './support/clients';
+} from '../support/clients';
 
 /**
  * TARGETS.md: "10-minute soak at half the measured capacity: RSS growth < 10 %, no file descriptor

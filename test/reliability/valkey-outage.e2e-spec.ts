@@ -9,7 +9,7 @@ import {
   startPublishLoad,
   uniqueTopic,
   waitFor,
-} from './support/clients';
+} from '../support/clients';
 
 /**
  * TARGETS.md: "Valkey unreachable for 10 s under load: relay stays up, answers 503 fast, `/ready`

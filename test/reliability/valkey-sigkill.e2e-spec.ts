@@ -9,7 +9,7 @@ import {
   startPublishLoad,
   uniqueTopic,
   waitFor,
-} from './support/clients';
+} from '../support/clients';
 
 /**
  * TARGETS.md: Valkey killed with SIGKILL under publish load. `appendfsync always` ⇒ 0 acknowledged

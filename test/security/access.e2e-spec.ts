@@ -8,7 +8,7 @@ import {
   tryConnectWs,
   uniqueTopic,
   WsClient,
-} from '../reliability/support/clients';
+} from '../support/clients';
 
 type User = Awaited<ReturnType<typeof createUser>>;
 

@@ -1,11 +1,6 @@
 import { startApp, TestApp } from '../support/app';
 import { createUser } from '../support/http';
-import {
-  isContractError,
-  isRefusal,
-  rawRequest,
-  tryConnectWs,
-} from '../reliability/support/clients';
+import { isContractError, isRefusal, rawRequest, tryConnectWs } from '../support/clients';
 
 const ALLOWED_ORIGIN = 'https://app.example.com';
 const EVIL_ORIGIN = 'https://evil.example.net';

@@ -1,6 +1,6 @@
 import { startApp, TestApp } from '../support/app';
 import { createUser, http } from '../support/http';
-import { median } from '../reliability/support/clients';
+import { median } from '../support/clients';
 
 /**
  * User enumeration through login: an unknown user and a known user with a wrong password must get

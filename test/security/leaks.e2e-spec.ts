@@ -10,7 +10,7 @@ import {
   uniqueTopic,
   waitFor,
   isRefusal,
-} from '../reliability/support/clients';
+} from '../support/clients';
 
 /**
  * No secrets or other users' data in logs (the relay process's stdout/stderr, at debug level),

@@ -10,7 +10,7 @@ import {
   uniqueTopic,
   waitFor,
   WsClient,
-} from '../reliability/support/clients';
+} from '../support/clients';
 
 function expectRetryAfter(res: { status: number; headers: Headers; body: unknown }): void {
   expect(res.status).toBe(429);

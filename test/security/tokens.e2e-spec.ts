@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { startApp, TestApp, TEST_JWT_SECRET } from '../support/app';
 import { adminToken, createUser, http, login } from '../support/http';
-import { isRefusal, tryConnectWs, uniqueTopic, waitFor } from '../reliability/support/clients';
+import { isRefusal, tryConnectWs, uniqueTopic, waitFor } from '../support/clients';
 import { b64url, claims, decodePart, rsaKeys, signHs256, signRs256, unsigned } from './support/jwt';
 
 /**

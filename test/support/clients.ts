@@ -1,8 +1,8 @@
 import { request } from 'node:http';
 import WebSocket from 'ws';
-import { http, HttpResult } from '../../support/http';
+import { http, HttpResult } from './http';
 
-/** Client helpers shared by the reliability, security and bad-input suites. */
+/** Client helpers shared by the e2e suites: WebSocket and raw HTTP clients, load, waiting. */
 
 export interface Frame {
   type?: string;
