@@ -5,6 +5,7 @@ import { AuthUser } from '../auth/auth-user';
 import { AccessDeniedError, DomainError } from '../common/errors';
 import { isoTime, messageIdTime } from '../common/message-id';
 import { RelayConfig } from '../config/relay-config';
+import { CounterSeries } from '../metrics/counter-series';
 import { METRICS } from '../metrics/metric-names';
 import { MessageStore, NewMessage, StoredMessage } from '../storage/ports';
 import { TopicAccess } from '../topics/topic-access';
@@ -71,11 +72,11 @@ function bulkResult(messages: NewMessage[], outcomes: Array<Stored | Error>): Bu
 @Injectable()
 export class MessagesService {
   private readonly perTopicLabels: boolean;
-  private readonly receivedAll: Counter.Internal;
-  private readonly appendOk: Counter.Internal;
-  private readonly appendFailed: Counter.Internal;
-  private readonly appendManyOk: Counter.Internal;
-  private readonly appendManyFailed: Counter.Internal;
+  private readonly receivedAll: CounterSeries;
+  private readonly appendOk: CounterSeries;
+  private readonly appendFailed: CounterSeries;
+  private readonly appendManyOk: CounterSeries;
+  private readonly appendManyFailed: CounterSeries;
 
   constructor(
     private readonly store: MessageStore,
@@ -87,11 +88,14 @@ export class MessagesService {
     @InjectMetric(METRICS.storageOperations) operations: Counter<'operation' | 'status'>,
   ) {
     this.perTopicLabels = config.metrics.perTopicLabels;
-    this.receivedAll = received.labels({ topic: '' });
-    this.appendOk = operations.labels({ operation: 'append', status: 'ok' });
-    this.appendFailed = operations.labels({ operation: 'append', status: 'error' });
-    this.appendManyOk = operations.labels({ operation: 'append_many', status: 'ok' });
-    this.appendManyFailed = operations.labels({ operation: 'append_many', status: 'error' });
+    this.receivedAll = new CounterSeries(received, { topic: '' });
+    this.appendOk = new CounterSeries(operations, { operation: 'append', status: 'ok' });
+    this.appendFailed = new CounterSeries(operations, { operation: 'append', status: 'error' });
+    this.appendManyOk = new CounterSeries(operations, { operation: 'append_many', status: 'ok' });
+    this.appendManyFailed = new CounterSeries(operations, {
+      operation: 'append_many',
+      status: 'error',
+    });
   }
 
   async publish(

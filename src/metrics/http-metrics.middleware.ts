@@ -2,6 +2,7 @@ import { Injectable, NestMiddleware } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, Histogram } from 'prom-client';
+import { CounterSeries } from './counter-series';
 import { METRICS } from './metric-names';
 
 type HttpLabels = 'method' | 'route' | 'status_code';
@@ -9,7 +10,7 @@ type HttpLabels = 'method' | 'route' | 'status_code';
 /** Request count and duration by route template (not raw path: bounded cardinality). */
 @Injectable()
 export class HttpMetricsMiddleware implements NestMiddleware {
-  /** Bound label sets: prom-client would otherwise hash the label object on every request. */
+  /** Bound label sets: prom-client would otherwise build the label set's key on every request. */
   private readonly series = new Map<string, { count: () => void; observe: (s: number) => void }>();
 
   constructor(
@@ -39,7 +40,7 @@ export class HttpMetricsMiddleware implements NestMiddleware {
     let series = this.series.get(key);
     if (!series) {
       const labels = { method, route, status_code: String(status) };
-      const counter = this.requests.labels(labels);
+      const counter = new CounterSeries(this.requests, labels);
       const histogram = this.duration.labels(labels);
       series = { count: () => counter.inc(), observe: (s: number) => histogram.observe(s) };
       this.series.set(key, series);

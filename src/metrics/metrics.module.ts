@@ -7,17 +7,22 @@ import {
   PrometheusModule,
 } from '@willsoto/nestjs-prometheus';
 import { ErrorCounter } from '../common/filters/error-counter';
+import { flushCounterSeries } from './counter-series';
 import { HttpMetricsMiddleware } from './http-metrics.middleware';
 import { METRICS } from './metric-names';
 import { MetricsController } from './metrics.controller';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+/** Counters that hot paths count through `CounterSeries`: handed over when the registry is read. */
+const HOT_PATH = { collect: flushCounterSeries };
+
 const metricProviders = [
   makeCounterProvider({
     name: METRICS.messagesReceived,
     help: 'Messages accepted for publishing',
     labelNames: ['topic'],
+    ...HOT_PATH,
   }),
   makeCounterProvider({
     name: METRICS.messagesDelivered,
@@ -36,6 +41,7 @@ const metricProviders = [
     name: METRICS.storageOperations,
     help: 'Storage operations by outcome',
     labelNames: ['operation', 'status'],
+    ...HOT_PATH,
   }),
   makeGaugeProvider({
     name: METRICS.storageUp,
@@ -50,6 +56,7 @@ const metricProviders = [
     name: METRICS.httpRequests,
     help: 'HTTP requests',
     labelNames: ['method', 'route', 'status_code'],
+    ...HOT_PATH,
   }),
   makeHistogramProvider({
     name: METRICS.httpDuration,
