@@ -3,6 +3,7 @@ import { MessageBus, MessageHandler, StoredMessage } from '../storage/ports';
 import { FanoutListener } from './consumer';
 import { DeliveryMetrics } from './delivery-metrics';
 import { OutboundMessage } from './outbound-message';
+import { SendBatch } from './send-batch';
 
 interface TopicEntry {
   readonly listeners: Set<FanoutListener>;
@@ -24,6 +25,8 @@ export class Fanout implements OnModuleInit {
   private readonly topics = new Map<string, TopicEntry>();
   /** Subscribe/unsubscribe calls of one topic run in order. */
   private readonly chains = new Map<string, Promise<void>>();
+  /** Socket writes of the messages dispatched in one tick, coalesced. */
+  readonly batch = new SendBatch();
 
   constructor(
     private readonly bus: MessageBus,
@@ -79,6 +82,7 @@ export class Fanout implements OnModuleInit {
   private dispatch(entry: TopicEntry, message: StoredMessage): void {
     const outbound = new OutboundMessage(message);
     if (outbound.isExpired(Date.now())) return;
+    this.batch.message();
     let sockets = 0;
     for (const listener of entry.listeners) {
       try {

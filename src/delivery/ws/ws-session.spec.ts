@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { StoredMessage } from '../../storage/ports';
 import { OutboundMessage } from '../outbound-message';
+import { SendBatch } from '../send-batch';
 import { SessionContext, WsSession } from './ws-session';
 
 const user = { userId: 'u1', username: 'u', permissions: [], jti: null, exp: 0 };
@@ -30,8 +31,10 @@ async function pair(maxBufferedBytes: number) {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await once(server, 'listening');
   const errors: string[] = [];
+  const batch = new SendBatch();
   const ctx = {
     maxBufferedBytes,
+    batch,
     metrics: { error: (code: string) => errors.push(code) },
     logger: new Logger('test'),
   } as unknown as SessionContext;
@@ -65,38 +68,56 @@ async function pair(maxBufferedBytes: number) {
     client.terminate();
     await new Promise((resolve) => server.close(resolve));
   };
-  return { ...side, client, received, errors, close };
+  return { ...side, batch, client, received, errors, close };
 }
 
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('WsSession sends', () => {
-  it('writes the frames of one tick in one write, in order', async () => {
+  it('writes the frame of a lone message at once', async () => {
     const t = await pair(4 * 1024 * 1024);
     try {
       const before = t.writes();
-      for (let i = 0; i < 50; i++) expect(t.session.send(message(i))).toBe(true);
-      await new Promise((resolve) => setImmediate(resolve));
+      t.batch.message();
+      expect(t.session.send(message(0))).toBe(true);
       expect(t.writes() - before).toBe(1);
-      await waitFor(() => t.received.length === 50);
-      expect(
-        t.received.map((f) => (JSON.parse(f) as { payload: { i: number } }).payload.i),
-      ).toEqual(Array.from({ length: 50 }, (_, i) => i));
-      // The next tick's frames are a write of their own.
-      t.session.send(message(50));
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(t.writes() - before).toBe(2);
+      await waitFor(() => t.received.length === 1);
     } finally {
       await t.close();
     }
   });
 
-  it('hands a burst over as soon as it passes the bound, not at the end of the tick', async () => {
+  it('writes the frames of several messages of one tick in one write, in order', async () => {
+    const t = await pair(4 * 1024 * 1024);
+    try {
+      const before = t.writes();
+      for (let i = 0; i < 50; i++) {
+        t.batch.message();
+        expect(t.session.send(message(i))).toBe(true);
+      }
+      // The first went out at once; the other 49 wait for the end of the tick.
+      expect(t.writes() - before).toBe(1);
+      await nextTurn();
+      expect(t.writes() - before).toBe(2);
+      await waitFor(() => t.received.length === 50);
+      const order = t.received.map((f) => (JSON.parse(f) as { payload: { i: number } }).payload.i);
+      expect(order).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('writes a held burst as soon as it passes the bound, not at the end of the tick', async () => {
     const frame = message(0).wsFrame().length;
     const t = await pair(frame * 10);
     try {
       const before = t.writes();
-      for (let i = 0; i < 25; i++) t.session.send(message(i));
+      for (let i = 0; i < 25; i++) {
+        t.batch.message();
+        t.session.send(message(i));
+      }
       // Written (and judged: the kernel took it, so no slow-consumer close) before the tick ended.
-      expect(t.writes() - before).toBeGreaterThanOrEqual(2);
+      expect(t.writes() - before).toBeGreaterThanOrEqual(3);
       expect(t.errors).toEqual([]);
       await waitFor(() => t.received.length === 25);
     } finally {
@@ -112,8 +133,9 @@ describe('WsSession sends', () => {
         new OutboundMessage({ ...message(i).message, payload: { blob: 'x'.repeat(32 * 1024) } });
       let sent = 0;
       while (t.errors.length === 0 && sent < 2000) {
+        t.batch.message();
         t.session.send(big(sent++));
-        if (sent % 8 === 0) await new Promise((resolve) => setImmediate(resolve));
+        if (sent % 8 === 0) await nextTurn();
       }
       expect(t.errors).toEqual(['SLOW_CONSUMER']);
       expect(t.session.send(big(sent))).toBe(false);

@@ -20,6 +20,7 @@ import {
 import { DeliveryMetrics } from '../delivery-metrics';
 import { Fanout } from '../fanout';
 import { OutboundMessage } from '../outbound-message';
+import { HeldWriter, SendBatch } from '../send-batch';
 import { toErrorFrame } from './ws-error.mapper';
 import { ClientFrame, FrameLimits, parseClientFrame, SubscribeOffset } from './ws-frames';
 import { SubscriptionOptions, SubscriptionSink, TopicSubscription } from './topic-subscription';
@@ -38,6 +39,8 @@ export interface SessionContext {
   readonly acks: AckStore;
   readonly control: DeliveryControl;
   readonly metrics: DeliveryMetrics;
+  /** The fan-out's batch: frames of a tick with several messages are held and written once. */
+  readonly batch: SendBatch;
   readonly logger: Logger;
 }
 
@@ -55,7 +58,7 @@ export const CLOSE_TRY_AGAIN_LATER = 1013;
  * backpressure (a socket whose send buffer passes the bound is closed with 1013).
  * subscribe/unsubscribe frames are handled one at a time, in order; ping and ack at once.
  */
-export class WsSession implements Consumer, SubscriptionSink {
+export class WsSession implements Consumer, SubscriptionSink, HeldWriter {
   readonly kind = 'websocket' as const;
   readonly id = `sess_${randomBytes(6).toString('hex')}`;
   private currentUser: AuthUser;
@@ -71,7 +74,7 @@ export class WsSession implements Consumer, SubscriptionSink {
   private resolveClosed!: () => void;
   readonly closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
 
-  /** Frames of the current tick are being collected on the socket (see `sendRaw`). */
+  /** Frames are being held on the corked connection until the batch ends (see `sendRaw`). */
   private corked = false;
 
   constructor(
@@ -418,30 +421,29 @@ export class WsSession implements Consumer, SubscriptionSink {
   }
 
   /**
-   * Frames sent in one tick (the messages of one bulk publish, or of one read from the bus) leave
-   * in one write: the socket is corked at the first and uncorked once the tick's code is done,
-   * one syscall per socket instead of one per frame, in the same order and with no added wait.
-   * The send buffer is judged after that write, so a burst the kernel takes at once is not
-   * mistaken for a slow consumer; a burst past the bound is written (and judged) at once.
+   * While the fan-out collects (several messages in one tick, see `SendBatch`), frames are held
+   * on the corked connection and leave in one write at the end of the tick, in order. The send
+   * buffer is judged after a write, so a burst the kernel takes at once is not mistaken for a
+   * slow consumer; a held burst that passes the bound is written (and judged) at once.
    */
   private sendRaw(data: Buffer | string): boolean {
     if (this.ended || this.ws.readyState !== WebSocket.OPEN) return false;
-    if (!this.corked) {
+    if (!this.corked && this.ctx.batch.collecting) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(flushSession, this);
+      this.ctx.batch.hold(this);
     }
     this.ws.send(data, { binary: false });
-    // A burst never collects more than the bound: past it, hand it over now and judge.
-    if (this.ws.bufferedAmount > this.ctx.maxBufferedBytes) this.flush();
+    if (!this.corked || this.ws.bufferedAmount > this.ctx.maxBufferedBytes) this.release();
     return true;
   }
 
-  /** @internal The end of a tick of sends: hands the frames to the kernel, then checks the rest. */
-  flush(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.socket.uncork();
+  /** Writes held frames, then disconnects a consumer that leaves more than the bound unsent. */
+  release(): void {
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
     if (!this.ended && this.ws.bufferedAmount > this.ctx.maxBufferedBytes) {
       this.ctx.metrics.error('SLOW_CONSUMER');
       this.close(
@@ -450,8 +452,4 @@ export class WsSession implements Consumer, SubscriptionSink {
       );
     }
   }
-}
-
-function flushSession(session: WsSession): void {
-  session.flush();
 }

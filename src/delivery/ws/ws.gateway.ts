@@ -62,6 +62,7 @@ export class WsGateway
       },
       store,
       fanout,
+      batch: fanout.batch,
       access,
       acks,
       control,
