@@ -1,11 +1,10 @@
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
-import { startApp, TestApp, TEST_ADMIN, TEST_JWT_SECRET } from '../support/app';
+import { TestApp, TEST_ADMIN, TEST_JWT_SECRET } from '../support/app';
 import { http, HttpResult, login } from '../support/http';
-import { startValkeyServer, ValkeyServer } from '../support/valkey-server';
+import { BackendName, Storage, unique } from '../support/storage';
 
-export type Backend = 'memory' | 'valkey';
-
-export const BACKENDS: Backend[] = ['memory', 'valkey'];
+export { BACKENDS, unique } from '../support/storage';
+export type Backend = BackendName;
 
 /** Limits off unless a test turns them on: these suites log in far more than 10 times a minute. */
 export const NO_LIMITS = {
@@ -14,44 +13,34 @@ export const NO_LIMITS = {
   'limits.refresh_per_minute': 0,
 };
 
-let seq = 0;
-export function unique(prefix: string): string {
-  return `${prefix}_${process.pid}_${++seq}_${Date.now() % 1_000_000}`;
-}
-
 /**
  * Starts relay instances on one backend. For Valkey, one private server per `Cluster`; every
  * instance gets its own key prefix unless told to share one (multi-instance tests).
  */
 export class Cluster {
-  private server: ValkeyServer | null = null;
+  private readonly storage: Storage;
   private readonly apps: TestApp[] = [];
 
-  constructor(readonly backend: Backend) {}
+  constructor(readonly backend: Backend) {
+    this.storage = new Storage(backend);
+  }
 
   async start(
     overrides: Record<string, unknown> = {},
     options: { keyPrefix?: string } = {},
   ): Promise<TestApp> {
-    let storage: Record<string, unknown> = {};
-    if (this.backend === 'valkey') {
-      this.server ??= await startValkeyServer();
-      storage = {
-        'storage.backend': 'valkey',
-        'valkey.host': this.server.host,
-        'valkey.port': this.server.port,
-        'valkey.key_prefix': options.keyPrefix ?? `${unique('relay')}:`,
-      };
-    }
-    const app = await startApp({ overrides: { ...NO_LIMITS, ...storage, ...overrides } });
+    const prefix =
+      this.backend === 'valkey'
+        ? { 'valkey.key_prefix': options.keyPrefix ?? `${unique('relay')}:` }
+        : {};
+    const app = await this.storage.start({ ...NO_LIMITS, ...prefix, ...overrides });
     this.apps.push(app);
     return app;
   }
 
   async stop(): Promise<void> {
     for (const app of this.apps.splice(0)) await app.close();
-    await this.server?.stop();
-    this.server = null;
+    await this.storage.stop();
   }
 }
 

@@ -1,11 +1,11 @@
-import { startApp, TestApp } from '../support/app';
+import { TestApp } from '../support/app';
 import { http, HttpResult, login } from '../support/http';
-import { startValkeyCluster, startValkeyServer } from '../support/valkey-server';
+import { Storage, StorageKind, unique } from '../support/storage';
 import { UsersService } from '../../src/users/users.service';
 import { ControlEvent, MessageBus } from '../../src/storage/ports';
 
-export type Backend = 'memory' | 'valkey' | 'valkey-cluster';
-export const BACKENDS: Backend[] = ['memory', 'valkey'];
+export { BACKENDS, unique } from '../support/storage';
+export type Backend = StorageKind;
 
 export interface Harness extends TestApp {
   backend: Backend;
@@ -21,26 +21,12 @@ export async function bootApp(
   backend: Backend,
   overrides: Record<string, unknown> = {},
 ): Promise<Harness> {
-  let server: { stop(): Promise<void> } | null = null;
-  let storage: Record<string, unknown> = {};
-  if (backend === 'valkey') {
-    const standalone = await startValkeyServer();
-    server = standalone;
-    storage = {
-      'storage.backend': 'valkey',
-      'valkey.host': '127.0.0.1',
-      'valkey.port': standalone.port,
-    };
-  } else if (backend === 'valkey-cluster') {
-    const cluster = await startValkeyCluster(3);
-    server = cluster;
-    storage = { 'storage.backend': 'valkey', 'valkey.cluster_nodes': cluster.seeds };
-  }
+  const storage = new Storage(backend);
   let app: TestApp;
   try {
-    app = await startApp({ overrides: { ...storage, ...overrides } });
+    app = await storage.start(overrides);
   } catch (error) {
-    await server?.stop();
+    await storage.stop();
     throw error;
   }
   const events: ControlEvent[] = [];
@@ -51,7 +37,7 @@ export async function bootApp(
     events,
     async close() {
       await app.close();
-      await server?.stop();
+      await storage.stop();
     },
   };
 }
@@ -62,19 +48,12 @@ export interface TestUser {
   token: string;
 }
 
-let seq = 0;
-
-/** A unique name for topics and users of one test run. */
-export function unique(prefix: string): string {
-  return `${prefix}-${process.pid}-${++seq}-${Date.now() % 1_000_000}`;
-}
-
 /** Creates a user straight through `UsersService` (no dependency on the admin API) and logs in. */
 export async function makeUser(
   h: TestApp,
   permissions: Array<'read' | 'write' | 'admin'>,
 ): Promise<TestUser> {
-  const username = unique('u').replace(/-/g, '_');
+  const username = unique('u');
   const password = 'password-123456';
   const user = await h.app.get(UsersService).create({ username, password, permissions });
   return { userId: user.userId, username, token: await login(h.baseUrl, username, password) };

@@ -1,64 +1,16 @@
 import { register } from 'prom-client';
-import { startApp, TestApp } from '../../support/app';
+import { TestApp } from '../../support/app';
 import { http, HttpResult, login } from '../../support/http';
-import {
-  startValkeyCluster,
-  startValkeyServer,
-  ValkeyCluster,
-  ValkeyServer,
-} from '../../support/valkey-server';
+import { unique } from '../../support/storage';
 import { UsersService } from '../../../src/users/users.service';
 
-export type BackendName = 'memory' | 'valkey';
-export const BACKENDS: BackendName[] = ['memory', 'valkey'];
-
-/** The storage an app runs on: memory, or a private Valkey (standalone or 3-master cluster). */
-export class Storage {
-  private server: ValkeyServer | ValkeyCluster | null = null;
-
-  constructor(readonly kind: BackendName | 'valkey-cluster') {}
-
-  async overrides(): Promise<Record<string, unknown>> {
-    if (this.kind === 'memory') return {};
-    if (this.kind === 'valkey') {
-      const server = (this.server ??= await startValkeyServer()) as ValkeyServer;
-      return {
-        'storage.backend': 'valkey',
-        'valkey.host': server.host,
-        'valkey.port': server.port,
-      };
-    }
-    const cluster = (this.server ??= await startValkeyCluster(3)) as ValkeyCluster;
-    return { 'storage.backend': 'valkey', 'valkey.cluster_nodes': cluster.seeds };
-  }
-
-  async start(overrides: Record<string, unknown> = {}): Promise<TestApp> {
-    return startApp({ overrides: { ...(await this.overrides()), ...overrides } });
-  }
-
-  /** Ports of the Valkey server(s) started for this storage. */
-  ports(): number[] {
-    if (!this.server) return [];
-    return 'nodes' in this.server ? this.server.nodes.map((n) => n.port) : [this.server.port];
-  }
-
-  async stop(): Promise<void> {
-    await this.server?.stop();
-    this.server = null;
-  }
-}
+export { BACKENDS, BackendName, Storage, unique } from '../../support/storage';
 
 export interface TestUser {
   userId: string;
   username: string;
   password: string;
   token: string;
-}
-
-let seq = 0;
-
-export function unique(prefix: string): string {
-  return `${prefix}_${process.pid}_${++seq}_${Date.now() % 1_000_000}`;
 }
 
 /** Creates a user through `UsersService` (works on any instance sharing storage) and logs in. */
