@@ -233,7 +233,11 @@ export function markdown(report: BenchReport, findings: string | null): string {
   out.push('');
   out.push(`## Results (median of ${report.runsPerScenario} runs)`);
   out.push('');
-  out.push('Ratio = median of the per-run ratios (each run measures both sides back to back).');
+  out.push(
+    'Ratio = median of the per-run ratios. Each run measures both sides back to back; the four ' +
+      'ingest rows start both servers and measure them in turns (A B B A A B, a third of the ' +
+      'time each), so that a change in the machine speed falls on both sides alike.',
+  );
   out.push('');
   out.push('| Scenario | Metric | Relay | Reference | Ratio | Target | Result | Notes |');
   out.push('|---|---|---:|---:|---:|---|---|---|');
