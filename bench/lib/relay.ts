@@ -65,11 +65,14 @@ export interface RelayOptions {
   logDir: string;
   /** Directory for `node --cpu-prof` output; the relay is then stopped with SIGTERM. */
   cpuProfileDir?: string;
+  /** Another build's `main.js` to run instead of the harness's snapshot of dist/ (tools). */
+  entry?: string;
 }
 
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
-  if (!fs.existsSync(SNAPSHOT_ENTRY)) {
-    throw new Error(`${RELAY_ENTRY} is missing: run \`npm run build\` first`);
+  const entry = opts.entry ?? SNAPSHOT_ENTRY;
+  if (!fs.existsSync(entry)) {
+    throw new Error(`${opts.entry ?? RELAY_ENTRY} is missing: run \`npm run build\` first`);
   }
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
@@ -100,13 +103,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     fs.mkdirSync(opts.cpuProfileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`);
   }
-  const server = spawnServer(
-    opts.name,
-    process.execPath,
-    [...nodeArgs, SNAPSHOT_ENTRY],
-    env,
-    opts.logDir,
-  );
+  const server = spawnServer(opts.name, process.execPath, [...nodeArgs, entry], env, opts.logDir);
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(`${baseUrl}/health`, server, 30_000);

@@ -13,77 +13,28 @@
  * threads) per request for A and B each round, and B/A.
  */
 import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { cpuSeconds, freePort, sleep } from '../lib/proc';
+import { cpuSeconds } from '../lib/proc';
+import { benchUserToken, createTopics, Relay, startRelay } from '../lib/relay';
 import { singleBody } from '../lib/scenarios';
 
-const JWT_SECRET = randomBytes(36).toString('base64url').slice(0, 48);
-const ADMIN_PASSWORD = randomBytes(12).toString('hex');
-const USER = { username: 'ab-user', password: randomBytes(12).toString('hex') };
 const TOPIC = 'ab-ingest';
 
 interface Side {
-  child: ChildProcess;
-  port: number;
+  relay: Relay;
   token: string;
 }
 
-async function call(port: number, route: string, body: unknown, token?: string) {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`http://127.0.0.1:${port}${route}`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
-
-async function login(port: number, username: string, password: string): Promise<string> {
-  const r = await call(port, '/auth/login', { username, password });
-  if (typeof r.json.access_token !== 'string') throw new Error(`login ${username}: ${r.status}`);
-  return r.json.access_token;
-}
-
-async function start(entry: string): Promise<Side> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [path.resolve(entry)], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PULSAR_HTTP_PORT: String(port),
-      PULSAR_HOST: '127.0.0.1',
-      PULSAR_BOOTSTRAP_ADMIN_USERNAME: 'admin',
-      PULSAR_BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      PULSAR_JWT_SECRET_KEY: JWT_SECRET,
-      PULSAR_LOG_LEVEL: 'warn',
-      PULSAR_BCRYPT_COST: '4',
-      PULSAR_STORAGE_BACKEND: 'memory',
-      PULSAR_LOGIN_RATE_LIMIT: '0',
-      PULSAR_LOGIN_IP_RATE_LIMIT: '0',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+async function start(name: string, entry: string, logDir: string): Promise<Side> {
+  const relay = await startRelay({ name, backend: 'memory', logDir, entry: path.resolve(entry) });
   try {
-    for (let i = 0; ; i++) {
-      const up = await fetch(`http://127.0.0.1:${port}/health`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (up) break;
-      if (i > 150 || child.exitCode !== null) throw new Error(`${entry} did not start`);
-      await sleep(200);
-    }
-    const admin = await login(port, 'admin', ADMIN_PASSWORD);
-    const permissions = ['read', 'write'];
-    await call(port, '/auth/register', { ...USER, permissions }, admin);
-    const token = await login(port, USER.username, USER.password);
-    await call(port, '/api/v1/topics', { topic_name: TOPIC }, token);
-    return { child, port, token };
+    const token = await benchUserToken(relay);
+    await createTopics(relay, token, [TOPIC]);
+    return { relay, token };
   } catch (error) {
-    child.kill('SIGKILL');
+    await relay.stop();
     throw error;
   }
 }
@@ -93,7 +44,7 @@ type FixedRateOptions = autocannon.Options & { overallRate: number };
 
 function load(side: Side, rate: number, seconds: number) {
   const options: FixedRateOptions = {
-    url: `http://127.0.0.1:${side.port}/api/v1/messages`,
+    url: `${side.relay.baseUrl}/api/v1/messages`,
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${side.token}` },
     body: singleBody(TOPIC),
@@ -111,17 +62,18 @@ async function main(): Promise<void> {
   const rate = Number(process.argv[4] ?? 2500);
   const seconds = Number(process.argv[5] ?? 6);
   const rounds = Number(process.argv[6] ?? 8);
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pulsar-ab-'));
   const sides: Side[] = [];
   try {
-    sides.push(await start(a), await start(b));
+    sides.push(await start('ab-a', a, logDir), await start('ab-b', b, logDir));
     await Promise.all(sides.map((s) => load(s, rate, 3))); // warm-up
     const ratios: number[] = [];
     const perRequest: number[][] = [[], []];
     for (let round = 1; round <= rounds; round++) {
-      const before = sides.map((s) => cpuSeconds(s.child.pid ?? 0));
+      const before = sides.map((s) => cpuSeconds(s.relay.pid));
       const results = await Promise.all(sides.map((s) => load(s, rate, seconds)));
       const us = sides.map(
-        (s, i) => ((cpuSeconds(s.child.pid ?? 0) - before[i]) * 1e6) / results[i].requests.total,
+        (s, i) => ((cpuSeconds(s.relay.pid) - before[i]) * 1e6) / results[i].requests.total,
       );
       const bad = results.map((r) => r.non2xx + r.errors);
       if (bad.some((n) => n > 0)) throw new Error(`non-2xx or errors: A ${bad[0]}, B ${bad[1]}`);
@@ -137,7 +89,7 @@ async function main(): Promise<void> {
         `median B/A ${median(ratios).toFixed(3)} (range ${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)})`,
     );
   } finally {
-    for (const s of sides) s.child.kill('SIGKILL');
+    await Promise.all(sides.map((s) => s.relay.stop()));
   }
 }
 

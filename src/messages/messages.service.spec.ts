@@ -1,4 +1,5 @@
 import { Counter, Registry } from 'prom-client';
+import { flushCounterSeries } from '../metrics/counter-series';
 import { AuthUser } from '../auth/auth-user';
 import { AccessDeniedError, StorageUnavailableError } from '../common/errors';
 import { RelayConfig } from '../config/relay-config';
@@ -49,12 +50,14 @@ describe('MessagesService', () => {
       help: 'h',
       labelNames: ['topic'],
       registers: [registry],
+      collect: flushCounterSeries,
     });
     operations = new Counter({
       name: 'ops',
       help: 'h',
       labelNames: ['operation', 'status'],
       registers: [registry],
+      collect: flushCounterSeries,
     });
     const cfg = config(perTopicLabels);
     idempotency = new IdempotencyService(kv, cfg);

@@ -33,6 +33,11 @@ describe('CounterSeries', () => {
     expect(await registry.metrics()).toContain('ops_total{op="append",status="ok"} 1005');
   });
 
+  it('refuses a counter declared without the collect hook (its counts would be lost)', () => {
+    const plain = new Counter({ name: 'plain_total', help: 'p', registers: [new Registry()] });
+    expect(() => new CounterSeries(plain, {})).toThrow(/collect: flushCounterSeries/);
+  });
+
   it('keeps counters of separate registries apart', async () => {
     const [a, b] = [new Registry(), new Registry()];
     const inA = new CounterSeries(counter(a), { op: 'x', status: 'ok' });

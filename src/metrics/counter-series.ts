@@ -15,6 +15,12 @@ export class CounterSeries<T extends string = string> {
     private readonly counter: Counter<T>,
     private readonly labels: LabelValues<T>,
   ) {
+    // Without the hook, increments would never reach the registry: refuse at start-up instead.
+    // prom-client keeps the configuration's `collect` on the instance (its typings omit it);
+    // @willsoto/nestjs-prometheus wraps it, so only its presence can be checked here.
+    if (typeof (counter as { collect?: unknown }).collect !== 'function') {
+      throw new Error('A counter counted through CounterSeries needs collect: flushCounterSeries');
+    }
     let all = seriesOf.get(counter);
     if (!all) seriesOf.set(counter, (all = new Set()));
     all.add(this);
