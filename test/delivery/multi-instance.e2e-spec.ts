@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Fanout } from '../../src/delivery/fanout';
+import { ControlEvent, MessageBus } from '../../src/storage/ports';
 import { cliBinary } from '../support/valkey-server';
 import { TestApp } from '../support/app';
 import {
@@ -131,6 +132,9 @@ describe.each(['valkey', 'valkey-cluster'] as const)('Two relay instances on one
     expect(received).toEqual(expected);
     await client.roundTrip();
     expect(client.queued('message')).toEqual([]);
+    // The control channel comes back too (on a cluster its shard reconnects on its own): a
+    // control event from A reaches B again. Later tests rely on it.
+    await controlReaches(a, b);
   });
 
   it('ends subscriptions on B when A deletes the topic', async () => {
@@ -146,3 +150,19 @@ describe.each(['valkey', 'valkey-cluster'] as const)('Two relay instances on one
     expect(await client.takeType('error', 10_000)).toMatchObject({ code: 'TOPIC_DELETED', topic });
   });
 });
+
+/** Waits until a control event published by `from` is seen by `to` (their control channel works). */
+async function controlReaches(from: TestApp, to: TestApp, timeoutMs = 10_000): Promise<void> {
+  const seen: ControlEvent[] = [];
+  to.app.get(MessageBus).onControl((event) => seen.push(event));
+  const probe = `control-probe-${Date.now()}`;
+  await eventually(
+    async () => {
+      await from.app.get(MessageBus).publishControl({ kind: 'topic-access-changed', topic: probe });
+      await sleep(50);
+      return seen.some((event) => event.kind === 'topic-access-changed' && event.topic === probe);
+    },
+    timeoutMs,
+    'a control event from A to reach B',
+  );
+}
