@@ -18,16 +18,12 @@ const live = (topic: string, n: number) => new OutboundMessage(msg(topic, n));
 describe('PollWaiter', () => {
   const access = { canRead: jest.fn(), refreshUser: jest.fn() };
   let sut: PollWaiter;
+  /** A poll of `topics` (batch size 3) whose access checks pass. */
+  const waiterOn = (topics: string[], since = new Map<string, string>()): PollWaiter =>
+    new PollWaiter(user, topics, since, 3, access as unknown as AccessCheck, async () => undefined);
 
   beforeEach(() => {
-    sut = new PollWaiter(
-      user,
-      ['a', 'b'],
-      new Map([['a', '10-1']]),
-      3,
-      access as unknown as AccessCheck,
-      async () => undefined,
-    );
+    sut = waiterOn(['a', 'b'], new Map([['a', '10-1']]));
   });
 
   it('merges the catch-up read with messages that arrived during it, by id', () => {
@@ -70,45 +66,21 @@ describe('PollWaiter', () => {
     expect(sut.body().toString()).toBe('{"messages":[],"has_more":false}');
     expect(sut.abandoned).toBe(false);
 
-    const other = new PollWaiter(
-      user,
-      ['a'],
-      new Map(),
-      3,
-      access as unknown as AccessCheck,
-      async () => undefined,
-    );
+    const other = waiterOn(['a']);
     const waiting = other.wait(10_000);
     other.abandon();
     await waiting;
     expect(other.abandoned).toBe(true);
     expect(other.lanes[0].onMessage(live('a', 1))).toBe(false);
 
-    const early = new PollWaiter(
-      user,
-      ['a'],
-      new Map(),
-      3,
-      access as unknown as AccessCheck,
-      async () => undefined,
-    );
+    const early = waiterOn(['a']);
     early.abandon(); // gone during the catch-up read
     await early.wait(10_000);
     expect(early.abandoned).toBe(true);
   });
 
   it('serialises its answer as JSON.stringify(response()) would, sharing one live message', async () => {
-    const waiters = [1, 2].map(
-      () =>
-        new PollWaiter(
-          user,
-          ['a', 'b'],
-          new Map(),
-          3,
-          access as unknown as AccessCheck,
-          async () => undefined,
-        ),
-    );
+    const waiters = [1, 2].map(() => waiterOn(['a', 'b']));
     const waiting = waiters.map((w) => w.wait(10_000));
     const message = live('b', 5);
     for (const w of waiters) w.lanes[1].onMessage(message);
@@ -124,18 +96,7 @@ describe('PollWaiter', () => {
   });
 
   it('answers every poll a message releases on one later turn', async () => {
-    const waiters = Array.from(
-      { length: 3 },
-      () =>
-        new PollWaiter(
-          user,
-          ['a'],
-          new Map(),
-          3,
-          access as unknown as AccessCheck,
-          async () => undefined,
-        ),
-    );
+    const waiters = Array.from({ length: 3 }, () => waiterOn(['a']));
     const waiting = waiters.map((w) => w.wait(10_000));
     const message = live('a', 9);
     for (const w of waiters) w.lanes[0].onMessage(message);
@@ -154,14 +115,7 @@ describe('PollWaiter', () => {
       expect.objectContaining({ status: 404, code: 'TOPIC_NOT_FOUND' }),
     );
 
-    const other = new PollWaiter(
-      user,
-      ['a'],
-      new Map(),
-      3,
-      access as unknown as AccessCheck,
-      async () => undefined,
-    );
+    const other = waiterOn(['a']);
     other.tokenRevoked('someone-else');
     other.tokenRevoked('j1');
     await other.wait(10_000);
