@@ -325,6 +325,31 @@ export function startPublishLoad(options: {
   const base = (): string =>
     typeof options.baseUrl === 'string' ? options.baseUrl : options.baseUrl();
 
+  /** One publish request; records its outcome and returns the answer (2xx or not). */
+  async function post(
+    path: string,
+    body: unknown,
+    seqs: number[],
+    t0: number,
+  ): Promise<{ ok: boolean; body: any; at: number }> {
+    const res = await fetch(`${base()}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(options.requestTimeoutMs ?? 10_000),
+    });
+    const answer: any = await res.json().catch(() => null);
+    const at = Date.now();
+    outcomes.push({
+      status: res.status,
+      startedAt: t0,
+      latencyMs: at - t0,
+      code: answer?.code,
+      seqs,
+    });
+    return { ok: res.status >= 200 && res.status < 300, body: answer, at };
+  }
+
   async function one(): Promise<void> {
     const n = issued++;
     const topic = options.topics[n % options.topics.length];
@@ -336,47 +361,25 @@ export function startPublishLoad(options: {
           topic,
           payload: { seq: ++seq, filler },
         }));
-        const res = await fetch(`${base()}/api/v1/messages/bulk`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ messages: items }),
-          signal: AbortSignal.timeout(options.requestTimeoutMs ?? 10_000),
-        });
-        const body: any = await res.json().catch(() => null);
-        const now = Date.now();
-        outcomes.push({
-          status: res.status,
-          startedAt: t0,
-          latencyMs: now - t0,
-          code: body?.code,
-          seqs: items.map((i) => i.payload.seq),
-        });
-        if (res.status >= 200 && res.status < 300 && Array.isArray(body?.results)) {
-          body.results.forEach((r: any, i: number) => {
-            if (r.status === 'accepted' && r.message_id) {
-              acks.push({ id: r.message_id, topic, seq: items[i].payload.seq, ackedAt: now });
+        const seqs = items.map((i) => i.payload.seq);
+        const r = await post('/api/v1/messages/bulk', { messages: items }, seqs, t0);
+        if (r.ok && Array.isArray(r.body?.results)) {
+          r.body.results.forEach((result: any, i: number) => {
+            if (result.status === 'accepted' && result.message_id) {
+              acks.push({ id: result.message_id, topic, seq: seqs[i], ackedAt: r.at });
             }
           });
         }
       } else {
         const mySeq = ++seq;
-        const res = await fetch(`${base()}/api/v1/messages`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ topic, payload: { seq: mySeq, filler } }),
-          signal: AbortSignal.timeout(options.requestTimeoutMs ?? 10_000),
-        });
-        const body: any = await res.json().catch(() => null);
-        const now = Date.now();
-        outcomes.push({
-          status: res.status,
-          startedAt: t0,
-          latencyMs: now - t0,
-          code: body?.code,
-          seqs: [mySeq],
-        });
-        if (res.status >= 200 && res.status < 300 && body?.message_id) {
-          acks.push({ id: body.message_id, topic, seq: mySeq, ackedAt: now });
+        const r = await post(
+          '/api/v1/messages',
+          { topic, payload: { seq: mySeq, filler } },
+          [mySeq],
+          t0,
+        );
+        if (r.ok && r.body?.message_id) {
+          acks.push({ id: r.body.message_id, topic, seq: mySeq, ackedAt: r.at });
         }
       }
     } catch {
