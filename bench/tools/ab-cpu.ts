@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { cpuSeconds } from '../lib/proc';
 import { benchUserToken, createTopics, Relay, startRelay } from '../lib/relay';
 import { singleBody } from '../lib/scenarios';
+import { median } from '../lib/stats';
 
 const TOPIC = 'ab-ingest';
 
@@ -83,7 +84,6 @@ async function main(): Promise<void> {
         `round ${round}: A ${us[0].toFixed(1)} µs/req, B ${us[1].toFixed(1)} µs/req, B/A ${(us[1] / us[0]).toFixed(3)}`,
       );
     }
-    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
     console.log(
       `median: A ${median(perRequest[0]).toFixed(1)} µs/req, B ${median(perRequest[1]).toFixed(1)} µs/req; ` +
         `median B/A ${median(ratios).toFixed(3)} (range ${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)})`,

@@ -34,7 +34,10 @@ const BULK_DENIED = 'Access denied to one or more requested topics';
 
 type Stored = Pick<StoredMessage, 'id' | 'topic'>;
 
-/** The 201 body; the timestamp is the id's time, as the store derives `StoredMessage.timestamp`. */
+/**
+ * The 201 body from an id alone (a replayed publish): the id's time, as the store derives
+ * `StoredMessage.timestamp`.
+ */
 function publishResult(id: string, topic: string): PublishResult {
   return { message_id: id, topic, timestamp: isoTime(messageIdTime(id)) };
 }
@@ -142,7 +145,7 @@ export class MessagesService {
   private async storeOne(message: NewMessage): Promise<PublishResult> {
     const stored = await this.append(message);
     this.countReceived(stored.topic, 1);
-    return publishResult(stored.id, stored.topic);
+    return { message_id: stored.id, topic: stored.topic, timestamp: stored.timestamp };
   }
 
   /** The response of an earlier attempt that stored the message (found by its marker), or null. */
